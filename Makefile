@@ -1,0 +1,155 @@
+# offheap: the only build file. `make help` lists the targets.
+# User CFLAGS/LDFLAGS are appended to ours, never replace them.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+
+DEPS_PKGS := libevent hiredis jemalloc cmocka
+PKG_CFLAGS := $(shell pkg-config --cflags libevent hiredis jemalloc 2>/dev/null)
+EVENT_LIBS := $(shell pkg-config --libs libevent 2>/dev/null)
+HIREDIS_LIBS := $(shell pkg-config --libs hiredis 2>/dev/null)
+JEMALLOC_LIBS := $(shell pkg-config --libs jemalloc 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wwrite-strings -Wformat=2 -Wvla \
+        -Wno-missing-field-initializers
+OPT ?= -O2 -g
+REAL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) \
+        $(WARN) -MMD -MP -I. -Iserver $(PKG_CFLAGS) $(CFLAGS)
+REAL_LDFLAGS := $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+PROTO_SRC  := $(wildcard proto/*.c)
+ENGINE_SRC := $(wildcard server/engine/*.c)
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+
+PROTO_OBJ  := $(PROTO_SRC:%.c=$(BUILD)/%.o)
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+
+LIBPROTO  := $(BUILD)/libproto.a
+LIBENGINE := $(BUILD)/libengine.a
+LIBSERVER := $(BUILD)/libserver.a
+SERVER_LIBS := $(EVENT_LIBS) $(JEMALLOC_LIBS) -lm
+
+UNIT_PROTO  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/proto/test_*.c))
+UNIT_ENGINE := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/engine/test_*.c))
+UNIT_SERVER := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/server/test_*.c))
+UNIT_TESTS  := $(UNIT_PROTO) $(UNIT_ENGINE) $(UNIT_SERVER)
+ITEST_C     := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/integration/test_*.c))
+SUPPORT_SRC := $(wildcard tests/support/*.c)
+SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all server client test test-unit test-integration run deps fuzz \
+        check-format format lint check-layering asan clean install help
+
+all: server
+
+server: deps $(BUILD)/offheapd
+
+help:
+	@echo "make [all|server]   build $(BUILD)/offheapd"
+	@echo "make run            install missing packages, build, run with conf/offheapd.conf"
+	@echo "make test           install missing packages, build, run every test"
+	@echo "make test-unit | test-integration | asan | fuzz | check-format | lint | check-layering | install | clean"
+
+# Installs missing Debian packages, only when something is missing.
+deps:
+	$(Q)./deploy/install-deps.sh --if-missing
+
+$(BUILD)/%.o: %.c
+	$(call say,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(REAL_CFLAGS) -c $< -o $@
+
+$(LIBPROTO): $(PROTO_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(LIBENGINE): $(ENGINE_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(LIBSERVER): $(SERVER_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/offheapd: $(BUILD)/server/main.o $(LIBSERVER) $(LIBENGINE) $(LIBPROTO)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(REAL_CFLAGS) -o $@ $^ $(SERVER_LIBS) $(REAL_LDFLAGS)
+
+# ---- tests ----
+$(UNIT_PROTO): $(BUILD)/%: %.c $(LIBPROTO)
+	$(call say,LINK,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(REAL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(REAL_LDFLAGS)
+$(UNIT_ENGINE): $(BUILD)/%: %.c $(LIBENGINE) $(LIBPROTO)
+	$(call say,LINK,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(REAL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(JEMALLOC_LIBS) -lm $(REAL_LDFLAGS)
+$(UNIT_SERVER): $(BUILD)/%: %.c $(LIBSERVER) $(LIBENGINE) $(LIBPROTO)
+	$(call say,LINK,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(REAL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SERVER_LIBS) $(REAL_LDFLAGS)
+$(ITEST_C): $(BUILD)/%: %.c $(SUPPORT_OBJ)
+	$(call say,LINK,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(REAL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(HIREDIS_LIBS) $(REAL_LDFLAGS)
+
+test-unit: deps $(UNIT_TESTS)
+	$(Q)OFFHEAPD=$(BUILD)/offheapd ./tests/run.sh unit $(UNIT_TESTS)
+
+test-integration: deps $(BUILD)/offheapd $(ITEST_C)
+	$(Q)OFFHEAPD=$(BUILD)/offheapd ./tests/run.sh integration $(ITEST_C)
+
+test: deps $(BUILD)/offheapd $(UNIT_TESTS) $(ITEST_C)
+	$(Q)OFFHEAPD=$(BUILD)/offheapd ./tests/run.sh all $(UNIT_TESTS) -- $(ITEST_C)
+
+run: server
+	$(BUILD)/offheapd conf/offheapd.conf
+
+# The whole suite built with AddressSanitizer and UBSan, in its own dir.
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan \
+	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    LDFLAGS="-fsanitize=address,undefined" test
+
+fuzz:
+	$(Q)./tests/fuzz/run.sh
+
+check-format:
+	$(Q)clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.h')
+
+format:
+	$(Q)clang-format -i $(shell git ls-files '*.c' '*.h')
+
+# engine/ may include only engine/*, err.h, options.h, metrics.h, oh_time.h;
+# proto/ only libc.
+check-layering:
+	$(Q)! grep -nE '#include "' server/engine/*.[ch] | grep -vE '"(\.\./)?(err|options|metrics|oh_time)\.h"|"engine[a-z_]*\.h"|"[a-z_]+\.h"' \
+	  | grep -vE 'include "[a-z_]+\.h"' || (echo "engine includes outside its layer" && false)
+	$(Q)! grep -nE '#include "(\.\./)?(conn|ev|cmd|reply|config)' server/engine/*.[ch] || (echo "engine includes server modules" && false)
+	$(Q)! grep -nE '#include <event2|#include <hiredis|#include <sys/socket' server/engine/*.[ch] proto/*.[ch] || (echo "layering violation" && false)
+	$(Q)! grep -nE '#include "' proto/*.[ch] | grep -v '"resp' || (echo "proto includes non-libc headers" && false)
+	@echo "layering ok"
+
+lint:
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --suppress=missingIncludeSystem -I. -Iserver server proto
+
+install: server
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/offheapd $(DESTDIR)$(PREFIX)/bin/offheapd
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

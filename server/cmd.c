@@ -1,0 +1,266 @@
+/* cmd.c: the command table made real, and dispatch: lookup, arity,
+ * authentication, MULTI queueing, OOM refusal, then the handler, timed and
+ * counted per command. COMMAND's replies are built from the same table. */
+#include "cmd.h"
+
+#include "cmd_table.h"
+#include "config.h"
+#include "conn.h"
+#include "engine/engine.h"
+#include "ev.h"
+#include "reply.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define CMD_NAME_MAX 32 /* bytes of the longest command name */
+
+/* clang-format off */
+const struct cmd_def cmd_table[CMD_ID_COUNT] = {
+#define X(name, fn, ar, fl, fk, lk, ks, grp, since, sum) \
+    [CMD_ID_##name] = {#name, fn, ar, fl, fk, lk, ks, grp, since, sum},
+    OH_COMMANDS(X)
+#undef X
+};
+/* clang-format on */
+
+struct cmd_stats cmd_stats[CMD_ID_COUNT];
+
+const struct cmd_def *
+cmd_lookup(const char *name, size_t len)
+{
+    if (len == 0 || len >= CMD_NAME_MAX) {
+        return NULL;
+    }
+    for (size_t i = 0; i < CMD_ID_COUNT; i++) {
+        const char *n = cmd_table[i].name;
+        if (strlen(n) == len && strncasecmp(n, name, len) == 0) {
+            return &cmd_table[i];
+        }
+    }
+    return NULL;
+}
+
+/* "ERR unknown command 'foo', with args beginning with: 'a' 'b' " */
+static void
+reply_unknown(struct conn *c, const struct cmd_req *r)
+{
+    char msg[1024];
+    size_t nl = r->argv[0].len < 128 ? r->argv[0].len : 128;
+    int n = snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args "
+                 "beginning with: ", (int)nl, r->argv[0].p);
+    for (int i = 1; i < r->argc && n > 0 && (size_t)n < sizeof(msg) - 140;
+         i++) {
+        size_t al = r->argv[i].len < 128 ? r->argv[i].len : 128;
+        n += snprintf(msg + n, sizeof(msg) - (size_t)n, "'%.*s' ", (int)al,
+                      r->argv[i].p);
+    }
+    reply_error(c, msg);
+}
+
+static bool
+arity_ok(const struct cmd_def *d, int argc)
+{
+    return d->arity > 0 ? argc == d->arity : argc >= -d->arity;
+}
+
+static bool
+memory_full(void)
+{
+    if (cfg.maxmemory == 0 || strcmp(cfg.maxmemory_policy, "noeviction") != 0) {
+        return false;
+    }
+    struct engine_memory m;
+    engine_memory(&m);
+    return m.used_bytes >= cfg.maxmemory;
+}
+
+/* Checks that a command may run now. Replies and returns false if not. */
+static bool
+admit(struct conn *c, const struct cmd_req *r, const struct cmd_def *d)
+{
+    if (d == NULL) {
+        reply_unknown(c, r);
+        return false;
+    }
+    if (!arity_ok(d, r->argc)) {
+        reply_error_arity(c, d->name);
+        return false;
+    }
+    if (!c->authenticated && !(d->flags & CMD_NOAUTH)) {
+        reply_error(c, "NOAUTH Authentication required.");
+        return false;
+    }
+    if ((d->flags & CMD_DENYOOM) && memory_full()) {
+        reply_error_oom(c);
+        return false;
+    }
+    return true;
+}
+
+static void
+call(struct conn *c, const struct cmd_def *d, const struct cmd_req *r)
+{
+    size_t id = (size_t)(d - cmd_table);
+    uint64_t errors = reply_error_count;
+    uint64_t t0 = ev_monotonic_us();
+    c->last_cmd = (int)id;
+    d->handler(c, r);
+    cmd_stats[id].usec += ev_monotonic_us() - t0;
+    cmd_stats[id].calls++;
+    if (reply_error_count != errors) {
+        cmd_stats[id].failed_calls++;
+    }
+}
+
+/* Queues a copy of the request for EXEC. Implemented in cmd_multi.c. */
+void cmd_multi_queue(struct conn *c, const struct cmd_req *r,
+                     const struct cmd_def *d);
+
+void
+cmd_dispatch(struct conn *c, const struct cmd_req *r)
+{
+    const struct cmd_def *d = cmd_lookup(r->argv[0].p, r->argv[0].len);
+    if (!admit(c, r, d)) {
+        if (d != NULL) {
+            cmd_stats[d - cmd_table].rejected_calls++;
+        }
+        if (c->in_multi) {
+            c->multi_dirty = true;
+        }
+        return;
+    }
+    if (c->in_multi && !(d->flags & CMD_NOQUEUE)) {
+        cmd_multi_queue(c, r, d);
+        return;
+    }
+    call(c, d, r);
+}
+
+/* Runs a queued command inside EXEC (no queueing, no auth re-check). */
+void cmd_call_queued(struct conn *c, const struct cmd_req *r);
+void
+cmd_call_queued(struct conn *c, const struct cmd_req *r)
+{
+    const struct cmd_def *d = cmd_lookup(r->argv[0].p, r->argv[0].len);
+    if (d != NULL) {
+        call(c, d, r);
+    }
+}
+
+/* ---- COMMAND ---- */
+
+static void
+reply_flags(struct conn *c, unsigned flags)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{CMD_WRITE, "write"},    {CMD_READ, "readonly"},
+                 {CMD_DENYOOM, "denyoom"}, {CMD_ADMIN, "admin"},
+                 {CMD_NOAUTH, "no_auth"},  {CMD_STALE, "loading"},
+                 {CMD_FAST, "fast"}};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        n += (flags & names[i].bit) != 0;
+    }
+    reply_set(c, n);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (flags & names[i].bit) {
+            reply_status(c, names[i].name);
+        }
+    }
+}
+
+static void
+reply_command_info(struct conn *c, const struct cmd_def *d)
+{
+    reply_array(c, 10);
+    reply_bulk_cstr(c, d->name);
+    reply_int(c, d->arity);
+    reply_flags(c, d->flags);
+    reply_int(c, d->first_key);
+    reply_int(c, d->last_key);
+    reply_int(c, d->key_step);
+    reply_set(c, 0); /* ACL categories */
+    reply_array(c, 0); /* tips */
+    reply_array(c, 0); /* key specs */
+    reply_array(c, 0); /* subcommands */
+}
+
+static void
+reply_command_docs(struct conn *c, const struct cmd_def *d)
+{
+    reply_bulk_cstr(c, d->name);
+    reply_map(c, 3);
+    reply_bulk_cstr(c, "summary");
+    reply_bulk_cstr(c, d->summary);
+    reply_bulk_cstr(c, "since");
+    reply_bulk_cstr(c, d->since);
+    reply_bulk_cstr(c, "group");
+    reply_bulk_cstr(c, d->group);
+}
+
+static void
+command_docs(struct conn *c, const struct cmd_req *r)
+{
+    if (r->argc == 2) {
+        reply_map(c, CMD_ID_COUNT);
+        for (size_t i = 0; i < CMD_ID_COUNT; i++) {
+            reply_command_docs(c, &cmd_table[i]);
+        }
+        return;
+    }
+    void *h = reply_defer_len(c);
+    size_t n = 0;
+    for (int i = 2; i < r->argc; i++) {
+        const struct cmd_def *d = cmd_lookup(r->argv[i].p, r->argv[i].len);
+        if (d != NULL) {
+            reply_command_docs(c, d);
+            n++;
+        }
+    }
+    reply_set_deferred(c, h, '%', n);
+}
+
+static void
+command_list(struct conn *c)
+{
+    reply_array(c, CMD_ID_COUNT);
+    for (size_t i = 0; i < CMD_ID_COUNT; i++) {
+        reply_bulk_cstr(c, cmd_table[i].name);
+    }
+}
+
+void
+cmd_command(struct conn *c, const struct cmd_req *r)
+{
+    if (r->argc == 1) {
+        reply_array(c, CMD_ID_COUNT);
+        for (size_t i = 0; i < CMD_ID_COUNT; i++) {
+            reply_command_info(c, &cmd_table[i]);
+        }
+    } else if (cmd_arg_is(&r->argv[1], "count") && r->argc == 2) {
+        reply_int(c, CMD_ID_COUNT);
+    } else if (cmd_arg_is(&r->argv[1], "info")) {
+        reply_array(c, (size_t)r->argc - 2);
+        for (int i = 2; i < r->argc; i++) {
+            const struct cmd_def *d = cmd_lookup(r->argv[i].p, r->argv[i].len);
+            if (d != NULL) {
+                reply_command_info(c, d);
+            } else {
+                reply_null_array(c);
+            }
+        }
+    } else if (cmd_arg_is(&r->argv[1], "docs")) {
+        command_docs(c, r);
+    } else if (cmd_arg_is(&r->argv[1], "list") && r->argc == 2) {
+        command_list(c);
+    } else {
+        reply_errorf(c, "ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
+                     (int)(r->argv[1].len < 128 ? r->argv[1].len : 128),
+                     r->argv[1].p);
+    }
+}

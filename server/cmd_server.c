@@ -1,0 +1,630 @@
+/* cmd_server.c: connection and server commands: PING ECHO QUIT SELECT
+ * HELLO AUTH CLIENT RESET CONFIG DBSIZE FLUSHDB FLUSHALL TIME DEBUG.
+ * INFO and MEMORY live in cmd_info.c. */
+#include "cmd.h"
+
+#include "config.h"
+#include "conn.h"
+#include "engine/engine.h"
+#include "ev.h"
+#include "log.h"
+#include "reply.h"
+#include "version.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define CONFIG_VALUE_MAX  4096    /* bytes of a formatted option value */
+
+/* Copies an argument into a NUL-terminated buffer (truncating). */
+static const char *
+arg_cstr(const struct resp_str *a, char *buf, size_t cap)
+{
+    size_t n = a->len < cap - 1 ? a->len : cap - 1;
+    memcpy(buf, a->p, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void
+reply_unknown_subcommand(struct conn *c, const struct resp_str *sub,
+                         const char *cmd)
+{
+    reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for "
+                 "'%.*s'. Try %s HELP.",
+                 (int)(sub->len < 128 ? sub->len : 128), sub->p, cmd);
+}
+
+/* ---- connection ---- */
+
+void
+cmd_ping(struct conn *c, const struct cmd_req *r)
+{
+    if (r->argc > 2) {
+        reply_error_arity(c, "ping");
+    } else if (r->argc == 2) {
+        reply_bulk(c, r->argv[1].p, r->argv[1].len);
+    } else {
+        reply_status(c, "PONG");
+    }
+}
+
+void
+cmd_echo(struct conn *c, const struct cmd_req *r)
+{
+    reply_bulk(c, r->argv[1].p, r->argv[1].len);
+}
+
+void
+cmd_quit(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    reply_ok(c);
+    conn_close_after_reply(c);
+}
+
+void
+cmd_select(struct conn *c, const struct cmd_req *r)
+{
+    long long db;
+    if (!cmd_arg_ll(&r->argv[1], &db) || db < INT32_MIN || db > INT32_MAX) {
+        reply_error_notint(c);
+    } else if (db != 0) {
+        reply_error(c, "ERR DB index is out of range");
+    } else {
+        reply_ok(c);
+    }
+}
+
+/* Checks a password against requirepass. user may be NULL or "default". */
+static bool
+password_ok(const struct resp_str *user, const struct resp_str *pass)
+{
+    if (user != NULL && !(user->len == 7 && memcmp(user->p, "default", 7) == 0)) {
+        return false;
+    }
+    size_t want = strlen(cfg.requirepass);
+    /* Compare in time independent of where the first difference is. */
+    unsigned char diff = (unsigned char)(pass->len != want);
+    for (size_t i = 0; i < pass->len && i < want; i++) {
+        diff |= (unsigned char)(pass->p[i] ^ cfg.requirepass[i]);
+    }
+    return diff == 0;
+}
+
+void
+cmd_auth(struct conn *c, const struct cmd_req *r)
+{
+    if (r->argc > 3) {
+        reply_error_syntax(c);
+        return;
+    }
+    if (cfg.requirepass[0] == '\0') {
+        reply_error(c, "ERR AUTH <password> called without any password "
+                       "configured for the default user. Are you sure your "
+                       "configuration is correct?");
+        return;
+    }
+    const struct resp_str *user = r->argc == 3 ? &r->argv[1] : NULL;
+    if (!password_ok(user, &r->argv[r->argc - 1])) {
+        reply_error(c, "WRONGPASS invalid username-password pair or user is "
+                       "disabled.");
+        return;
+    }
+    c->authenticated = true;
+    reply_ok(c);
+}
+
+static bool
+valid_client_name(const struct resp_str *s)
+{
+    for (size_t i = 0; i < s->len; i++) {
+        if (s->p[i] < '!' || s->p[i] > '~') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+hello_reply(struct conn *c)
+{
+    reply_map(c, 7);
+    reply_bulk_cstr(c, "server");
+    reply_bulk_cstr(c, "offheapd");
+    reply_bulk_cstr(c, "version");
+    reply_bulk_cstr(c, OH_REDIS_COMPAT);
+    reply_bulk_cstr(c, "proto");
+    reply_int(c, c->resp);
+    reply_bulk_cstr(c, "id");
+    reply_int(c, (long long)c->id);
+    reply_bulk_cstr(c, "mode");
+    reply_bulk_cstr(c, "standalone");
+    reply_bulk_cstr(c, "role");
+    reply_bulk_cstr(c, "master");
+    reply_bulk_cstr(c, "modules");
+    reply_array(c, 0);
+}
+
+/* Parses HELLO's options. Returns false after replying an error. */
+static bool
+hello_options(struct conn *c, const struct cmd_req *r, bool *authed,
+              const struct resp_str **name)
+{
+    for (int i = 2; i < r->argc; i++) {
+        int left = r->argc - i - 1;
+        if (cmd_arg_is(&r->argv[i], "auth") && left >= 2) {
+            if (!password_ok(&r->argv[i + 1], &r->argv[i + 2])) {
+                reply_error(c, "WRONGPASS invalid username-password pair or "
+                               "user is disabled.");
+                return false;
+            }
+            *authed = true;
+            i += 2;
+        } else if (cmd_arg_is(&r->argv[i], "setname") && left >= 1) {
+            *name = &r->argv[++i];
+            if (!valid_client_name(*name)) {
+                reply_error(c, "ERR Client names cannot contain spaces, "
+                               "newlines or special characters.");
+                return false;
+            }
+        } else {
+            reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'",
+                         (int)(r->argv[i].len < 128 ? r->argv[i].len : 128),
+                         r->argv[i].p);
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+cmd_hello(struct conn *c, const struct cmd_req *r)
+{
+    long long ver = c->resp;
+    if (r->argc >= 2) {
+        if (!cmd_arg_ll(&r->argv[1], &ver)) {
+            reply_error(c, "ERR Protocol version is not an integer or out of "
+                           "range");
+            return;
+        }
+        if (ver < 2 || ver > 3) {
+            reply_error(c, "NOPROTO unsupported protocol version");
+            return;
+        }
+    }
+    bool authed = false;
+    const struct resp_str *name = NULL;
+    if (!hello_options(c, r, &authed, &name)) {
+        return;
+    }
+    if (authed && cfg.requirepass[0] != '\0') {
+        c->authenticated = true;
+    }
+    if (!c->authenticated) {
+        reply_error(c, "NOAUTH HELLO must be called with the client already "
+                       "authenticated, otherwise the HELLO <proto> AUTH <user> "
+                       "<pass> option can be used to authenticate the client "
+                       "and select the RESP protocol version at the same time");
+        return;
+    }
+    if (name != NULL) {
+        arg_cstr(name, c->name, sizeof(c->name));
+    }
+    c->resp = (int)ver;
+    hello_reply(c);
+}
+
+void
+cmd_reset(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    cmd_multi_reset(c);
+    c->resp = 2;
+    c->name[0] = '\0';
+    c->authenticated = cfg.requirepass[0] == '\0';
+    reply_status(c, "RESET");
+}
+
+/* ---- CLIENT ---- */
+
+static void
+client_list(struct conn *c, const struct cmd_req *r)
+{
+    char line[1024];
+    size_t cap = 4096, len = 0;
+    char *out = malloc(cap);
+    bool by_id = r->argc > 3 && cmd_arg_is(&r->argv[2], "id");
+    for (struct conn *x = conn_first(); x != NULL && out != NULL;
+         x = x->next) {
+        bool wanted = !by_id;
+        for (int i = 3; by_id && i < r->argc; i++) {
+            long long id;
+            wanted |= cmd_arg_ll(&r->argv[i], &id) && (uint64_t)id == x->id;
+        }
+        if (!wanted) {
+            continue;
+        }
+        size_t n = conn_describe(x, r->now, line, sizeof(line));
+        if (len + n + 2 > cap) {
+            cap = (len + n + 2) * 2;
+            char *grown = realloc(out, cap);
+            if (grown == NULL) {
+                break;
+            }
+            out = grown;
+        }
+        memcpy(out + len, line, n);
+        len += n;
+        out[len++] = '\n';
+    }
+    reply_verbatim(c, out != NULL ? out : "", out != NULL ? len : 0);
+    free(out);
+}
+
+/* CLIENT KILL addr | CLIENT KILL [ID id] [ADDR addr] [LADDR addr]
+ * [SKIPME yes|no] */
+static void
+client_kill(struct conn *c, const struct cmd_req *r)
+{
+    char addr[CONN_ADDR_MAX] = "", laddr[CONN_ADDR_MAX] = "";
+    long long id = -1;
+    bool skipme = true, old_form = r->argc == 3;
+    if (old_form) {
+        arg_cstr(&r->argv[2], addr, sizeof(addr));
+    }
+    for (int i = 2; !old_form && i < r->argc; i += 2) {
+        if (i + 1 >= r->argc) {
+            reply_error_syntax(c);
+            return;
+        }
+        const struct resp_str *v = &r->argv[i + 1];
+        if (cmd_arg_is(&r->argv[i], "id")) {
+            if (!cmd_arg_ll(v, &id) || id <= 0) {
+                reply_error(c, "ERR client-id should be greater than 0");
+                return;
+            }
+        } else if (cmd_arg_is(&r->argv[i], "addr")) {
+            arg_cstr(v, addr, sizeof(addr));
+        } else if (cmd_arg_is(&r->argv[i], "laddr")) {
+            arg_cstr(v, laddr, sizeof(laddr));
+        } else if (cmd_arg_is(&r->argv[i], "skipme")) {
+            if (!cmd_arg_is(v, "yes") && !cmd_arg_is(v, "no")) {
+                reply_error_syntax(c);
+                return;
+            }
+            skipme = cmd_arg_is(v, "yes");
+        } else if (!cmd_arg_is(&r->argv[i], "type") &&
+                   !cmd_arg_is(&r->argv[i], "user")) {
+            reply_error_syntax(c);
+            return;
+        }
+    }
+    long long killed = 0;
+    struct conn *next;
+    for (struct conn *x = conn_first(); x != NULL; x = next) {
+        next = x->next;
+        if ((id > 0 && x->id != (uint64_t)id) ||
+            (addr[0] && strcmp(addr, x->addr) != 0) ||
+            (laddr[0] && strcmp(laddr, x->laddr) != 0) ||
+            (x == c && skipme && !old_form)) {
+            continue;
+        }
+        killed++;
+        if (x == c) {
+            conn_close_after_reply(c);
+        } else {
+            conn_kill(x);
+        }
+    }
+    if (!old_form) {
+        reply_int(c, killed);
+    } else if (killed == 0) {
+        reply_error(c, "ERR No such client");
+    } else {
+        reply_ok(c);
+    }
+}
+
+static void
+client_setinfo(struct conn *c, const struct cmd_req *r)
+{
+    if (r->argc != 4) {
+        reply_unknown_subcommand(c, &r->argv[1], "CLIENT");
+        return;
+    }
+    char *dst;
+    if (cmd_arg_is(&r->argv[2], "lib-name")) {
+        dst = c->lib_name;
+    } else if (cmd_arg_is(&r->argv[2], "lib-ver")) {
+        dst = c->lib_ver;
+    } else {
+        reply_errorf(c, "ERR Unrecognized option '%.*s'",
+                     (int)(r->argv[2].len < 64 ? r->argv[2].len : 64),
+                     r->argv[2].p);
+        return;
+    }
+    if (!valid_client_name(&r->argv[3])) {
+        reply_error(c, "ERR lib-name and lib-ver cannot contain spaces, "
+                       "newlines or special characters.");
+        return;
+    }
+    arg_cstr(&r->argv[3], dst, CONN_NAME_MAX);
+    reply_ok(c);
+}
+
+static void
+client_setname(struct conn *c, const struct cmd_req *r)
+{
+    if (!valid_client_name(&r->argv[2])) {
+        reply_error(c, "ERR Client names cannot contain spaces, newlines or "
+                       "special characters.");
+        return;
+    }
+    arg_cstr(&r->argv[2], c->name, sizeof(c->name));
+    reply_ok(c);
+}
+
+static void
+client_help(struct conn *c)
+{
+    static const char *const lines[] = {
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ID", "    Return the ID of the current connection.",
+        "GETNAME", "    Return the name of the current connection.",
+        "SETNAME <name>", "    Assign the name <name> to the current connection.",
+        "SETINFO <LIB-NAME|LIB-VER> <value>",
+        "    Set client library name or version.",
+        "LIST [ID <id> ...]", "    Return information about client connections.",
+        "INFO", "    Return information about the current client connection.",
+        "KILL <ip:port> | KILL [ID <id>] [ADDR <ip:port>] [LADDR <ip:port>] "
+        "[SKIPME yes|no]", "    Kill connections.",
+        "NO-EVICT (ON|OFF)", "    Accepted for compatibility.",
+        "NO-TOUCH (ON|OFF)", "    Accepted for compatibility.",
+        "HELP", "    Print this help."};
+    size_t n = sizeof(lines) / sizeof(lines[0]);
+    reply_array(c, n);
+    for (size_t i = 0; i < n; i++) {
+        reply_status(c, lines[i]);
+    }
+}
+
+void
+cmd_client(struct conn *c, const struct cmd_req *r)
+{
+    const struct resp_str *sub = &r->argv[1];
+    if (cmd_arg_is(sub, "id") && r->argc == 2) {
+        reply_int(c, (long long)c->id);
+    } else if (cmd_arg_is(sub, "getname") && r->argc == 2) {
+        if (c->name[0] == '\0') {
+            reply_null(c);
+        } else {
+            reply_bulk_cstr(c, c->name);
+        }
+    } else if (cmd_arg_is(sub, "setname") && r->argc == 3) {
+        client_setname(c, r);
+    } else if (cmd_arg_is(sub, "setinfo")) {
+        client_setinfo(c, r);
+    } else if (cmd_arg_is(sub, "list")) {
+        client_list(c, r);
+    } else if (cmd_arg_is(sub, "info") && r->argc == 2) {
+        char line[1024];
+        size_t n = conn_describe(c, r->now, line, sizeof(line) - 1);
+        line[n++] = '\n';
+        reply_verbatim(c, line, n);
+    } else if (cmd_arg_is(sub, "kill") && r->argc >= 3) {
+        client_kill(c, r);
+    } else if ((cmd_arg_is(sub, "no-evict") || cmd_arg_is(sub, "no-touch")) &&
+               r->argc == 3 &&
+               (cmd_arg_is(&r->argv[2], "on") || cmd_arg_is(&r->argv[2], "off"))) {
+        reply_ok(c);
+    } else if (cmd_arg_is(sub, "help") && r->argc == 2) {
+        client_help(c);
+    } else {
+        reply_unknown_subcommand(c, sub, "CLIENT");
+    }
+}
+
+/* ---- CONFIG ---- */
+
+static void
+config_get(struct conn *c, const struct cmd_req *r)
+{
+    bool picked[256] = {false};
+    size_t n = 0;
+    for (int i = 2; i < r->argc; i++) {
+        for (size_t o = 0; o < cfg_opt_count && o < 256; o++) {
+            char name[64];
+            cfg_name(&cfg_opts[o], name, sizeof(name));
+            if (!picked[o] && util_glob_match(r->argv[i].p, r->argv[i].len,
+                                              name, strlen(name), true)) {
+                picked[o] = true;
+                n++;
+            }
+        }
+    }
+    reply_map(c, n);
+    for (size_t o = 0; o < cfg_opt_count && o < 256; o++) {
+        if (picked[o]) {
+            char name[64], val[CONFIG_VALUE_MAX];
+            reply_bulk_cstr(c, cfg_name(&cfg_opts[o], name, sizeof(name)));
+            reply_bulk_cstr(c, cfg_format(&cfg_opts[o], val, sizeof(val)));
+        }
+    }
+}
+
+/* Applies the side effects of a changed option. */
+static void
+config_apply(const struct cfg_opt *o)
+{
+    if (strcmp(o->name, "loglevel") == 0) {
+        log_set_level(cfg.loglevel);
+    } else if (strncmp(o->name, "maxmemory", 9) == 0) {
+        engine_reconfigure(&cfg);
+    }
+}
+
+/* Restores the old values of options [0, n) of a failed CONFIG SET. */
+static void
+config_restore(const struct cfg_opt **opts, char (*old)[CONFIG_VALUE_MAX],
+               int n)
+{
+    char err[256];
+    for (int i = n - 1; i >= 0; i--) {
+        cfg_set(opts[i], old[i], false, err, sizeof(err));
+        config_apply(opts[i]);
+    }
+}
+
+#define CONFIG_SET_MAX 32 /* options per CONFIG SET */
+
+static void
+config_set(struct conn *c, const struct cmd_req *r)
+{
+    if (r->argc < 4 || r->argc % 2 != 0 || (r->argc - 2) / 2 > CONFIG_SET_MAX) {
+        reply_error_arity(c, "config|set");
+        return;
+    }
+    const struct cfg_opt *opts[CONFIG_SET_MAX];
+    static char old[CONFIG_SET_MAX][CONFIG_VALUE_MAX];
+    int n = 0;
+    for (int i = 2; i < r->argc; i += 2, n++) {
+        char name[64], val[CONFIG_VALUE_MAX], err[256];
+        arg_cstr(&r->argv[i], name, sizeof(name));
+        opts[n] = cfg_find(name);
+        if (opts[n] == NULL || r->argv[i].len >= sizeof(name)) {
+            config_restore(opts, old, n);
+            reply_errorf(c, "ERR Unknown option or number of arguments for "
+                         "CONFIG SET - '%s'", name);
+            return;
+        }
+        cfg_format(opts[n], old[n], sizeof(old[n]));
+        arg_cstr(&r->argv[i + 1], val, sizeof(val));
+        if (cfg_set(opts[n], val, true, err, sizeof(err)) != 0) {
+            config_restore(opts, old, n);
+            reply_errorf(c, "ERR CONFIG SET failed (possibly related to "
+                         "argument '%s') - %s", name, err);
+            return;
+        }
+        config_apply(opts[n]);
+    }
+    reply_ok(c);
+}
+
+void cmd_info_resetstat(void);
+
+void
+cmd_config(struct conn *c, const struct cmd_req *r)
+{
+    const struct resp_str *sub = &r->argv[1];
+    if (cmd_arg_is(sub, "get") && r->argc >= 3) {
+        config_get(c, r);
+    } else if (cmd_arg_is(sub, "set")) {
+        config_set(c, r);
+    } else if (cmd_arg_is(sub, "resetstat") && r->argc == 2) {
+        cmd_info_resetstat();
+        reply_ok(c);
+    } else if (cmd_arg_is(sub, "rewrite") && r->argc == 2) {
+        if (cfg_file_path == NULL) {
+            reply_error(c, "ERR The server is running without a config file");
+        } else if (cfg_rewrite(cfg_file_path) != 0) {
+            reply_error(c, "ERR Rewriting config file failed");
+        } else {
+            reply_ok(c);
+        }
+    } else {
+        reply_unknown_subcommand(c, sub, "CONFIG");
+    }
+}
+
+/* ---- keyspace-wide ---- */
+
+void
+cmd_dbsize(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    reply_int(c, (long long)engine_count());
+}
+
+static void
+flush(struct conn *c, const struct cmd_req *r)
+{
+    if (r->argc > 2 || (r->argc == 2 && !cmd_arg_is(&r->argv[1], "async") &&
+                        !cmd_arg_is(&r->argv[1], "sync"))) {
+        reply_error_syntax(c);
+        return;
+    }
+    engine_flush();
+    cmd_all_keys_modified();
+    reply_ok(c);
+}
+
+void
+cmd_flushdb(struct conn *c, const struct cmd_req *r)
+{
+    flush(c, r);
+}
+
+void
+cmd_flushall(struct conn *c, const struct cmd_req *r)
+{
+    flush(c, r);
+}
+
+void
+cmd_time(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    uint64_t us = ev_wall_us();
+    reply_array(c, 2);
+    reply_bulk_ll(c, (long long)(us / 1000000));
+    reply_bulk_ll(c, (long long)(us % 1000000));
+}
+
+/* ---- DEBUG ---- */
+
+#define DEBUG_SLEEP_MAX_S 60.0 /* longest DEBUG SLEEP */
+
+void
+cmd_debug(struct conn *c, const struct cmd_req *r)
+{
+    const struct resp_str *sub = &r->argv[1];
+    if (cmd_arg_is(sub, "sleep") && r->argc == 3) {
+        long double secs;
+        if (!cmd_arg_ld(&r->argv[2], &secs) || secs < 0 ||
+            secs > DEBUG_SLEEP_MAX_S) {
+            reply_error(c, "ERR invalid sleep time");
+            return;
+        }
+        struct timespec ts = {(time_t)secs,
+                              (long)((secs - (time_t)secs) * 1e9L)};
+        nanosleep(&ts, NULL);
+        reply_ok(c);
+    } else if (cmd_arg_is(sub, "object") && r->argc == 3) {
+        struct engine_item it;
+        if (engine_peek(r->argv[2].p, r->argv[2].len, r->now, &it) != 1) {
+            reply_error(c, "ERR no such key");
+            return;
+        }
+        char buf[256];
+        snprintf(buf, sizeof(buf),
+                 "Value at:0x%" PRIxPTR " refcount:1 encoding:raw "
+                 "serializedlength:%zu lru:0 lru_seconds_idle:0",
+                 (uintptr_t)it.val, it.vlen);
+        engine_release(&it);
+        reply_status(c, buf);
+    } else if (cmd_arg_is(sub, "help")) {
+        reply_array(c, 3);
+        reply_status(c, "DEBUG <subcommand>. Subcommands are:");
+        reply_status(c, "SLEEP <seconds>: stop the server for <seconds>.");
+        reply_status(c, "OBJECT <key>: show low-level information about a key.");
+    } else {
+        reply_unknown_subcommand(c, sub, "DEBUG");
+    }
+}

@@ -1,0 +1,682 @@
+/* conn.c: client connections.
+ *
+ * Input: bytes are read into one growable buffer per client. Requests are
+ * parsed in place by proto/resp (zero-copy: arguments are offsets into the
+ * buffer) and executed in order; a partial request stays at the front of
+ * the buffer, which may grow (moving it) until the request is complete.
+ *
+ *   ibuf: [ executed requests | current request ... | unread capacity ]
+ *          ^0                  ^ipos                 ^ilen          ^icap
+ *
+ * Output: replies are appended to a queue of chunks; small replies are
+ * copied into 16 KiB chunks, large values are queued as PINNED engine
+ * items (zero-copy) and released once written. After each batch of input
+ * the queue is written at once with writev(2); only if the socket is full
+ * is a write event armed. So a pipeline of N requests costs one read and
+ * one write.
+ *
+ * Limits: client-query-buffer-limit (unparsed input), proto-max-bulk-len
+ * (via the parser), client-output-buffer-limit (pending output), maxclients,
+ * timeout (idle seconds). A protocol error answers -ERR Protocol error: ...
+ * and closes only that connection.
+ */
+#include "conn.h"
+
+#include "cmd.h"
+#include "config.h"
+#include "ev.h"
+#include "log.h"
+#include "reply.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define CONN_READ_CHUNK     16384 /* bytes read per read(2) normally */
+#define CONN_IBUF_KEEP      65536 /* an idle input buffer above this shrinks */
+#define CONN_OUT_CHUNK      16384 /* bytes per output chunk */
+#define CONN_ZEROCOPY_MIN   16384 /* values this large are not copied */
+#define CONN_IOV_MAX        64    /* chunks per writev(2) */
+#define CONN_ARGS_INITIAL   16    /* argument slots of a new client */
+#define CONN_READS_PER_EVENT 4    /* reads per readiness event */
+
+struct out_chunk {
+    struct out_chunk *next;
+    size_t len;  /* bytes in data[] (or of the item's value) */
+    size_t cap;  /* capacity of data[]; 0 for an item chunk */
+    size_t sent; /* bytes already written */
+    struct engine_item item; /* the pinned value of an item chunk */
+    char data[];
+};
+
+struct conn_stats conn_stats;
+static struct conn *clients; /* list of all clients */
+static size_t nclients;
+static uint64_t next_client_id = 1;
+static struct conn *current; /* the client whose input is being run */
+
+static void conn_destroy(struct conn **cp);
+static void on_read(evutil_socket_t fd, short what, void *arg);
+static void on_write(evutil_socket_t fd, short what, void *arg);
+
+void
+conn_setup(void)
+{
+    conn_teardown();
+}
+
+void
+conn_teardown(void)
+{
+    while (clients != NULL) {
+        struct conn *c = clients;
+        conn_destroy(&c);
+    }
+}
+
+struct conn *
+conn_first(void)
+{
+    return clients;
+}
+
+size_t
+conn_count(void)
+{
+    return nclients;
+}
+
+struct conn *
+conn_by_id(uint64_t id)
+{
+    for (struct conn *c = clients; c != NULL; c = c->next) {
+        if (c->id == id) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* ---- accepting ---- */
+
+static void
+format_addr(int fd, bool peer, bool is_unix, char *buf, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int rc = peer ? getpeername(fd, (struct sockaddr *)&ss, &sl)
+                  : getsockname(fd, (struct sockaddr *)&ss, &sl);
+    if (is_unix || rc != 0) {
+        snprintf(buf, cap, is_unix ? "%s:0" : "?:0",
+                 is_unix ? (cfg.unixsocket != NULL ? cfg.unixsocket : "") : "");
+        return;
+    }
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+        port = ntohs(s6->sin6_port);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+        port = ntohs(s4->sin_port);
+    }
+    snprintf(buf, cap, "%s:%d", ip, port);
+}
+
+static bool
+is_loopback_peer(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        return false;
+    }
+    if (ss.ss_family == AF_INET) {
+        uint32_t a = ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr);
+        return (a >> 24) == 127;
+    }
+    if (ss.ss_family == AF_INET6) {
+        struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a)) {
+            return true;
+        }
+        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+    }
+    return false;
+}
+
+static void
+refuse(int fd, const char *msg)
+{
+    conn_stats.rejected_connections++;
+    ssize_t w = write(fd, msg, strlen(msg));
+    (void)w;
+    close(fd);
+}
+
+static void
+tune_socket(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (cfg.tcp_keepalive > 0) {
+        int secs = (int)cfg.tcp_keepalive;
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof(secs));
+    }
+}
+
+void
+conn_accept(int fd, bool is_unix)
+{
+    conn_stats.connections_received++;
+    if (nclients >= cfg.maxclients) {
+        refuse(fd, "-ERR max number of clients reached\r\n");
+        return;
+    }
+    if (!is_unix && cfg.protected_mode && cfg.requirepass[0] == '\0' &&
+        !is_loopback_peer(fd)) {
+        refuse(fd, "-DENIED offheapd is in protected mode: no requirepass is "
+                   "set and the client is not on loopback. Set requirepass, "
+                   "or turn protected-mode off.\r\n");
+        return;
+    }
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        close(fd);
+        return;
+    }
+    c->id = next_client_id++;
+    c->fd = fd;
+    c->is_unix = is_unix;
+    c->resp = 2;
+    c->authenticated = cfg.requirepass[0] == '\0';
+    c->created = c->last_active = ev_now();
+    c->last_cmd = -1;
+    if (!is_unix) {
+        tune_socket(fd);
+    }
+    format_addr(fd, true, is_unix, c->addr, sizeof(c->addr));
+    format_addr(fd, false, is_unix, c->laddr, sizeof(c->laddr));
+    c->ev_read = event_new(ev_base(), fd, EV_READ | EV_PERSIST, on_read, c);
+    c->ev_write = event_new(ev_base(), fd, EV_WRITE | EV_PERSIST, on_write, c);
+    event_add(c->ev_read, NULL);
+    c->next = clients;
+    if (clients != NULL) {
+        clients->prev = c;
+    }
+    clients = c;
+    nclients++;
+}
+
+/* ---- output queue ---- */
+
+static void
+chunk_free(struct out_chunk *ch)
+{
+    if (ch->cap == 0 && ch->item.pin != 0) {
+        engine_release(&ch->item);
+    }
+    free(ch);
+}
+
+static struct out_chunk *
+chunk_push(struct conn *c, size_t cap)
+{
+    struct out_chunk *ch = malloc(sizeof(*ch) + cap);
+    if (ch == NULL) {
+        abort(); /* out of memory for replies: nothing sane to do */
+    }
+    memset(ch, 0, sizeof(*ch));
+    ch->cap = cap;
+    if (c->out_tail != NULL) {
+        c->out_tail->next = ch;
+    } else {
+        c->out_head = ch;
+    }
+    c->out_tail = ch;
+    c->out_chunks++;
+    return ch;
+}
+
+void
+conn_out_append(struct conn *c, const void *p, size_t len)
+{
+    const char *src = p;
+    c->out_bytes += len;
+    while (len > 0) {
+        struct out_chunk *ch = c->out_tail;
+        if (ch == NULL || ch->cap == 0 || ch->len == ch->cap) {
+            ch = chunk_push(c, len > CONN_OUT_CHUNK ? len : CONN_OUT_CHUNK);
+        }
+        size_t n = ch->cap - ch->len < len ? ch->cap - ch->len : len;
+        memcpy(ch->data + ch->len, src, n);
+        ch->len += n;
+        src += n;
+        len -= n;
+    }
+}
+
+void
+conn_out_item(struct conn *c, struct engine_item *item)
+{
+    if (item->vlen < CONN_ZEROCOPY_MIN) {
+        conn_out_append(c, item->val, item->vlen);
+        engine_release(item);
+        return;
+    }
+    struct out_chunk *ch = chunk_push(c, 0);
+    ch->item = *item;
+    ch->len = item->vlen;
+    c->out_bytes += item->vlen;
+    item->pin = 0;
+}
+
+char *
+conn_out_reserve(struct conn *c, size_t len, struct out_chunk **chunk)
+{
+    struct out_chunk *ch = c->out_tail;
+    if (ch == NULL || ch->cap == 0 || ch->cap - ch->len < len) {
+        ch = chunk_push(c, len > CONN_OUT_CHUNK ? len : CONN_OUT_CHUNK);
+    }
+    /* The reserved bytes must end their chunk so they can shrink later. */
+    char *p = ch->data + ch->len;
+    ch->len += len;
+    c->out_bytes += len;
+    *chunk = ch;
+    chunk_push(c, CONN_OUT_CHUNK);
+    return p;
+}
+
+char *
+conn_out_reserved_ptr(struct out_chunk *chunk, size_t reserved)
+{
+    return chunk->data + chunk->len - reserved;
+}
+
+void
+conn_out_fix(struct conn *c, struct out_chunk *chunk, size_t reserved,
+             size_t used)
+{
+    chunk->len -= reserved - used;
+    c->out_bytes -= reserved - used;
+}
+
+/* Writes as much of the output queue as the socket takes. Returns -1 on a
+ * write error (the connection is then closed), else 0. */
+static int
+flush_output(struct conn *c)
+{
+    while (c->out_head != NULL) {
+        struct iovec iov[CONN_IOV_MAX];
+        int n = 0;
+        for (struct out_chunk *ch = c->out_head; ch != NULL && n < CONN_IOV_MAX;
+             ch = ch->next) {
+            const char *base = ch->cap == 0 ? ch->item.val : ch->data;
+            if (ch->len == ch->sent) {
+                continue;
+            }
+            iov[n].iov_base = (void *)(uintptr_t)(base + ch->sent);
+            iov[n].iov_len = ch->len - ch->sent;
+            n++;
+        }
+        ssize_t w = n > 0 ? writev(c->fd, iov, n) : 0;
+        if (w < 0) {
+            return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                       ? 0
+                       : -1;
+        }
+        conn_stats.net_output_bytes += (uint64_t)w;
+        c->out_bytes -= (uint64_t)w;
+        size_t left = (size_t)w;
+        while (c->out_head != NULL) {
+            struct out_chunk *ch = c->out_head;
+            size_t rest = ch->len - ch->sent;
+            if (left < rest) {
+                ch->sent += left;
+                return 0;
+            }
+            left -= rest;
+            c->out_head = ch->next;
+            if (c->out_head == NULL) {
+                c->out_tail = NULL;
+            }
+            c->out_chunks--;
+            chunk_free(ch);
+        }
+    }
+    return 0;
+}
+
+/* ---- closing ---- */
+
+static void
+conn_destroy(struct conn **cp)
+{
+    struct conn *c = *cp;
+    if (c == NULL) {
+        return;
+    }
+    cmd_multi_reset(c);
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        clients = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    nclients--;
+    event_free(c->ev_read);
+    event_free(c->ev_write);
+    close(c->fd);
+    while (c->out_head != NULL) {
+        struct out_chunk *ch = c->out_head;
+        c->out_head = ch->next;
+        chunk_free(ch);
+    }
+    free(c->ibuf);
+    free(c->args);
+    free(c->argv);
+    free(c);
+    *cp = NULL;
+}
+
+void
+conn_close_after_reply(struct conn *c)
+{
+    c->closing = true;
+}
+
+void
+conn_kill(struct conn *c)
+{
+    if (c == current) {
+        c->close_now = true;
+        return;
+    }
+    conn_destroy(&c);
+}
+
+/* Decides what to do after work on `c`: destroy it, wait for the socket
+ * to take more output, or go on. Returns false if `c` was destroyed. */
+static bool
+conn_settle(struct conn *c)
+{
+    if (!c->close_now && flush_output(c) != 0) {
+        c->close_now = true;
+    }
+    if (c->close_now || (c->closing && c->out_head == NULL)) {
+        conn_destroy(&c);
+        return false;
+    }
+    if (c->out_head != NULL) {
+        event_add(c->ev_write, NULL);
+    } else {
+        event_del(c->ev_write);
+    }
+    return true;
+}
+
+static void
+check_output_limit(struct conn *c)
+{
+    if (cfg.client_output_buffer_limit != 0 &&
+        c->out_bytes > cfg.client_output_buffer_limit) {
+        log_warn("client id=%" PRIu64 " addr=%s closed for overcoming of "
+                 "output buffer limits (%" PRIu64 " bytes pending)",
+                 c->id, c->addr, c->out_bytes);
+        conn_stats.client_output_buffer_limit_disconnections++;
+        c->close_now = true;
+    }
+    if (c->out_bytes > conn_stats.max_output_buffer) {
+        conn_stats.max_output_buffer = c->out_bytes;
+    }
+}
+
+/* ---- input ---- */
+
+static bool
+grow(void **p, size_t *cap, size_t want, size_t elem)
+{
+    if (want <= *cap) {
+        return true;
+    }
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < want) {
+        ncap *= 2;
+    }
+    void *np = realloc(*p, ncap * elem);
+    if (np == NULL) {
+        return false;
+    }
+    *p = np;
+    *cap = ncap;
+    return true;
+}
+
+static void
+run_request(struct conn *c, char *req, size_t nargs)
+{
+    if (!grow((void **)&c->argv, &c->argv_cap, nargs,
+              sizeof(struct resp_str))) {
+        c->close_now = true;
+        return;
+    }
+    for (size_t i = 0; i < nargs; i++) {
+        c->argv[i].p = req + c->args[i].off;
+        c->argv[i].len = c->args[i].len;
+    }
+    struct cmd_req r = {(int)nargs, c->argv, ev_now()};
+    c->last_active = r.now;
+    conn_stats.total_commands++;
+    cmd_dispatch(c, &r);
+    check_output_limit(c);
+}
+
+static void
+protocol_error(struct conn *c)
+{
+    conn_stats.protocol_errors++;
+    log_verbose("protocol error from client id=%" PRIu64 " addr=%s: %s",
+                c->id, c->addr, c->parser.err);
+    reply_errorf(c, "ERR %s", c->parser.err);
+    conn_close_after_reply(c);
+}
+
+/* Parses and runs every complete request in the input buffer. */
+static void
+process_input(struct conn *c)
+{
+    const struct resp_limits lim = {
+        .max_args = RESP_MAX_ARGS,
+        .max_bulk = (long long)cfg.proto_max_bulk_len,
+        .max_inline = RESP_MAX_INLINE,
+    };
+    while (!c->close_now && !c->closing && c->ipos < c->ilen) {
+        char *req = c->ibuf + c->ipos;
+        size_t avail = c->ilen - c->ipos;
+        if (c->parser.need > avail) {
+            break;
+        }
+        int rc = resp_parse_request(&c->parser, req, avail, c->args,
+                                    c->args_cap, &lim);
+        if (rc == RESP_NEEDARGS) {
+            if (!grow((void **)&c->args, &c->args_cap, c->parser.args_want,
+                      sizeof(struct resp_arg))) {
+                c->close_now = true;
+            }
+            continue;
+        }
+        if (rc == RESP_INCOMPLETE) {
+            break;
+        }
+        if (rc == RESP_EPROTO) {
+            protocol_error(c);
+            break;
+        }
+        size_t nargs = c->parser.nargs;
+        c->ipos += (size_t)rc;
+        resp_parser_reset(&c->parser);
+        if (nargs > 0) {
+            run_request(c, req, nargs);
+        }
+    }
+    if (c->ipos == c->ilen) {
+        c->ipos = c->ilen = 0;
+    } else if (c->ipos > 0) {
+        memmove(c->ibuf, c->ibuf + c->ipos, c->ilen - c->ipos);
+        c->ilen -= c->ipos;
+        c->ipos = 0;
+    }
+}
+
+/* How many bytes to ask read(2) for: a normal chunk, or the rest of a large
+ * bulk in one go. */
+static size_t
+read_size(const struct conn *c)
+{
+    size_t pending = c->ilen - c->ipos;
+    if (c->parser.need > pending && c->parser.need - pending > CONN_READ_CHUNK) {
+        return c->parser.need - pending;
+    }
+    return CONN_READ_CHUNK;
+}
+
+/* Reads once. Returns bytes read, 0 on EOF, -1 on error, -2 if nothing was
+ * available. */
+static ssize_t
+read_once(struct conn *c)
+{
+    size_t want = read_size(c);
+    if (!grow((void **)&c->ibuf, &c->icap, c->ilen + want, 1)) {
+        return -1;
+    }
+    ssize_t n = read(c->fd, c->ibuf + c->ilen, c->icap - c->ilen);
+    if (n < 0) {
+        return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                   ? -2
+                   : -1;
+    }
+    c->ilen += (size_t)n;
+    conn_stats.net_input_bytes += (uint64_t)n;
+    return n;
+}
+
+static bool
+over_query_limit(struct conn *c)
+{
+    size_t pending = c->ilen - c->ipos;
+    if (pending > conn_stats.max_input_buffer) {
+        conn_stats.max_input_buffer = pending;
+    }
+    if (pending <= cfg.client_query_buffer_limit) {
+        return false;
+    }
+    log_warn("closing client id=%" PRIu64 " addr=%s that reached max query "
+             "buffer length (%zu bytes)",
+             c->id, c->addr, pending);
+    conn_stats.client_query_buffer_limit_disconnections++;
+    return true;
+}
+
+static void
+shrink_idle_input(struct conn *c)
+{
+    if (c->ilen == 0 && c->icap > CONN_IBUF_KEEP) {
+        free(c->ibuf);
+        c->ibuf = NULL;
+        c->icap = 0;
+    }
+}
+
+static void
+on_read(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct conn *c = arg;
+    ev_clock_update();
+    current = c;
+    for (int i = 0; i < CONN_READS_PER_EVENT && !c->close_now; i++) {
+        ssize_t n = read_once(c);
+        if (n == -2) {
+            break;
+        }
+        if (n <= 0 || over_query_limit(c)) {
+            c->close_now = true;
+            break;
+        }
+        process_input(c);
+        if ((size_t)n < read_size(c) || c->closing) {
+            break;
+        }
+    }
+    current = NULL;
+    if (conn_settle(c)) {
+        shrink_idle_input(c);
+        if (c->closing) {
+            event_del(c->ev_read);
+        }
+    }
+}
+
+static void
+on_write(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    conn_settle(arg);
+}
+
+/* ---- periodic work ---- */
+
+void
+conn_cron(oh_time now)
+{
+    if (cfg.timeout == 0) {
+        return;
+    }
+    struct conn *next;
+    for (struct conn *c = clients; c != NULL; c = next) {
+        next = c->next;
+        oh_time idle_ms = now - c->last_active;
+        if (idle_ms > (oh_time)cfg.timeout * 1000 && !c->in_multi &&
+            c->out_head == NULL) {
+            log_verbose("closing idle client id=%" PRIu64, c->id);
+            conn_destroy(&c);
+        }
+    }
+}
+
+size_t
+conn_describe(const struct conn *c, oh_time now, char *buf, size_t cap)
+{
+    const char *cmd =
+        c->last_cmd >= 0 ? cmd_table[c->last_cmd].name : "NULL";
+    int n = snprintf(
+        buf, cap,
+        "id=%" PRIu64 " addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
+        "flags=%s db=0 sub=0 psub=0 ssub=0 multi=%d qbuf=%zu "
+        "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=0 "
+        "oll=%zu omem=%" PRIu64 " tot-mem=%zu events=r%s cmd=%s user=default "
+        "redir=-1 resp=%d lib-name=%s lib-ver=%s",
+        c->id, c->addr, c->laddr, c->fd, c->name,
+        (long long)((now - c->created) / 1000),
+        (long long)((now - c->last_active) / 1000),
+        c->in_multi ? "x" : "N", c->in_multi ? (int)c->multi_count : -1,
+        c->ilen - c->ipos, c->icap - c->ilen, c->icap, c->icap,
+        c->out_chunks, c->out_bytes, sizeof(*c) + c->icap,
+        c->out_head != NULL ? "w" : "", cmd, c->resp, c->lib_name,
+        c->lib_ver);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}

@@ -1,0 +1,376 @@
+/*
+ * seg.c -- the segment arena: fixed-size segments, a free pool, epochs.
+ *
+ * Problem: the engine stores entries log-style in fixed-size segments and
+ * frees memory a whole segment at a time (expiry, eviction, compaction).
+ * Freeing must be O(1) even for a segment of 20 000 items, yet the hash
+ * index still holds a slot for each of them.
+ *
+ * Layout: segment memory comes from jemalloc (one seg_size block each);
+ * the metadata lives apart, in a two-level table indexed by a 20-bit id:
+ *
+ *   chunk[id >> 10] -> [struct seg x 1024]     ids: 0 .. SEG_MAX-1
+ *   free pool:   FREE <-> FREE <-> FREE        (memory kept, reused first)
+ *   unused ids:  UNUSED <-> UNUSED             (memory given back)
+ *
+ * Epochs: every index slot copies the 9-bit epoch of its segment. Returning
+ * a segment bumps the epoch, so all its slots become stale in O(1) and the
+ * index kills them when it meets them (lookup, sweep, rehash). The epoch
+ * must not wrap onto a value a stale slot still holds. The index sweeper
+ * calls seg_pass_complete() after each full pass; a pass removes every slot
+ * that was stale when it started. So the stale epochs of a segment all lie
+ * within the bumps counted since the start of the previous pass period
+ * (bumps_prev + bumps_cur), and a segment may be borrowed only while that
+ * window leaves room for the bump its next return will make.
+ *
+ * Invariants: a segment is on exactly one list matching its state (young,
+ * old, free, unused) except RETIRED ones (on none); a pinned segment is
+ * never returned; ids never exceed SEG_MAX.
+ *
+ * Cost: borrow/return are O(1) (borrow skips at most BORROW_PROBE pool
+ * entries whose epoch window is full), plus freeing its large values.
+ *
+ * Rejected: one big mmap'd arena (RSS never returns to the OS without
+ * madvise bookkeeping; jemalloc already does this well for 64 KiB-1 MiB
+ * blocks); removing every slot eagerly on return (O(items) per segment,
+ * ~1 ms for a 1 MiB segment of small items); 32-bit epochs (no room in an
+ * 8-byte slot).
+ */
+#include "seg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK_BITS   10u
+#define CHUNK_SEGS   (1u << CHUNK_BITS)
+#define BORROW_PROBE 16u /* pool entries looked at per borrow */
+
+static struct {
+    struct seg *chunk[SEG_MAX / CHUNK_SEGS];
+    uint32_t seg_size;
+    uint32_t nids; /* ids handed out so far */
+    uint32_t used; /* segments with memory, not in the pool */
+    uint32_t pass; /* current sweep pass */
+    uint64_t large_bytes; /* bytes of large values (headers included) */
+    struct seg_list free, unused;
+    bool ready;
+} arena;
+
+uint32_t
+seg_size(void)
+{
+    return arena.seg_size;
+}
+
+uint32_t
+seg_count_ids(void)
+{
+    return arena.nids;
+}
+
+uint32_t
+seg_used(void)
+{
+    return arena.used;
+}
+
+uint32_t
+seg_free(void)
+{
+    return arena.free.n;
+}
+
+struct seg *
+seg_at(uint32_t id)
+{
+    return &arena.chunk[id >> CHUNK_BITS][id & (CHUNK_SEGS - 1)];
+}
+
+int
+seg_setup(uint32_t size)
+{
+    if (arena.ready) {
+        seg_teardown();
+    }
+    memset(&arena, 0, sizeof(arena));
+    arena.seg_size = size;
+    seg_list_init(&arena.free);
+    seg_list_init(&arena.unused);
+    arena.ready = true;
+    return 0;
+}
+
+static void
+free_larges(struct seg *s)
+{
+    struct large *lg = s->large;
+    while (lg != NULL) {
+        struct large *next = lg->next;
+        arena.large_bytes -= sizeof(*lg) + lg->len;
+        free(lg);
+        lg = next;
+    }
+    s->large = NULL;
+}
+
+void
+seg_teardown(void)
+{
+    if (!arena.ready) {
+        return;
+    }
+    for (uint32_t id = 0; id < arena.nids; id++) {
+        struct seg *s = seg_at(id);
+        free_larges(s);
+        free(s->mem);
+    }
+    for (uint32_t c = 0; c < SEG_MAX / CHUNK_SEGS; c++) {
+        free(arena.chunk[c]);
+    }
+    memset(&arena, 0, sizeof(arena));
+}
+
+/* ---- lists ---- */
+
+void
+seg_list_init(struct seg_list *l)
+{
+    l->head = l->tail = SEG_NIL;
+    l->n = 0;
+}
+
+void
+seg_list_push(struct seg_list *l, uint32_t id)
+{
+    struct seg *s = seg_at(id);
+    s->next = SEG_NIL;
+    s->prev = l->tail;
+    if (l->tail != SEG_NIL) {
+        seg_at(l->tail)->next = id;
+    } else {
+        l->head = id;
+    }
+    l->tail = id;
+    l->n++;
+}
+
+void
+seg_list_remove(struct seg_list *l, uint32_t id)
+{
+    struct seg *s = seg_at(id);
+    if (s->prev != SEG_NIL) {
+        seg_at(s->prev)->next = s->next;
+    } else {
+        l->head = s->next;
+    }
+    if (s->next != SEG_NIL) {
+        seg_at(s->next)->prev = s->prev;
+    } else {
+        l->tail = s->prev;
+    }
+    s->prev = s->next = SEG_NIL;
+    l->n--;
+}
+
+/* ---- epochs ---- */
+
+/* Brings the bump counters of s up to the current pass. */
+static void
+roll(struct seg *s)
+{
+    if (s->pass == arena.pass) {
+        return;
+    }
+    s->bumps_prev = (s->pass + 1 == arena.pass) ? s->bumps_cur : 0;
+    s->bumps_cur = 0;
+    s->pass = arena.pass;
+}
+
+/* Returns true if the segment may be used and returned once more. */
+static bool
+epoch_room(struct seg *s)
+{
+    roll(s);
+    return (uint32_t)s->bumps_prev + s->bumps_cur + 1 < SEG_EPOCHS;
+}
+
+static void
+epoch_bump(struct seg *s)
+{
+    roll(s);
+    s->epoch = (uint16_t)((s->epoch + 1) & (SEG_EPOCHS - 1));
+    s->bumps_cur++;
+}
+
+void
+seg_pass_complete(void)
+{
+    arena.pass++;
+}
+
+void
+seg_pass_reset(void)
+{
+    arena.pass += 2;
+}
+
+/* ---- borrow / return ---- */
+
+static void
+seg_reset(struct seg *s, seg_state state, oh_time now)
+{
+    s->state = (uint8_t)state;
+    s->wpos = 0;
+    s->live_items = 0;
+    s->live_bytes = 0;
+    s->base = now;
+    s->min_exp = INT64_MAX;
+    s->max_exp = 0;
+    s->persist = 0;
+    s->busy = 0;
+    s->open = 0;
+    s->ttl_slot = 0;
+}
+
+/* Takes the first entry of list l whose epoch has room, or SEG_NIL. */
+static uint32_t
+take(struct seg_list *l)
+{
+    uint32_t id = l->head;
+    for (uint32_t i = 0; id != SEG_NIL && i < BORROW_PROBE; i++) {
+        if (epoch_room(seg_at(id))) {
+            seg_list_remove(l, id);
+            return id;
+        }
+        id = seg_at(id)->next;
+    }
+    return SEG_NIL;
+}
+
+static uint32_t
+new_id(void)
+{
+    uint32_t id = arena.nids;
+    if (id >= SEG_MAX) {
+        return SEG_NIL;
+    }
+    uint32_t c = id >> CHUNK_BITS;
+    if (arena.chunk[c] == NULL) {
+        arena.chunk[c] = calloc(CHUNK_SEGS, sizeof(struct seg));
+        if (arena.chunk[c] == NULL) {
+            return SEG_NIL;
+        }
+    }
+    arena.nids++;
+    struct seg *s = seg_at(id);
+    s->state = SEG_UNUSED;
+    s->prev = s->next = SEG_NIL;
+    s->pass = arena.pass;
+    return id;
+}
+
+uint32_t
+seg_borrow(seg_state state, oh_time now)
+{
+    uint32_t id = take(&arena.free);
+    if (id == SEG_NIL) {
+        id = take(&arena.unused);
+        if (id == SEG_NIL) {
+            id = new_id();
+        }
+        if (id == SEG_NIL) {
+            return SEG_NIL;
+        }
+        struct seg *s = seg_at(id);
+        s->mem = malloc(arena.seg_size);
+        if (s->mem == NULL) {
+            seg_list_push(&arena.unused, id);
+            return SEG_NIL;
+        }
+    }
+    seg_reset(seg_at(id), state, now);
+    arena.used++;
+    return id;
+}
+
+void
+seg_return(uint32_t id)
+{
+    struct seg *s = seg_at(id);
+    ASSERT(s->pins == 0);
+    if (s->state != SEG_RETIRED) {
+        epoch_bump(s);
+    }
+    free_larges(s);
+    s->state = SEG_FREE;
+    s->wpos = 0;
+    s->live_items = 0;
+    s->live_bytes = 0;
+    s->busy = 0;
+    s->open = 0;
+    seg_list_push(&arena.free, id);
+    arena.used--;
+}
+
+void
+seg_retire(uint32_t id)
+{
+    struct seg *s = seg_at(id);
+    epoch_bump(s);
+    s->state = SEG_RETIRED;
+    s->live_items = 0;
+    s->live_bytes = 0;
+    s->open = 0;
+    s->busy = 0;
+}
+
+void
+seg_trim(uint32_t keep)
+{
+    while (arena.free.n > keep) {
+        uint32_t id = arena.free.tail;
+        struct seg *s = seg_at(id);
+        seg_list_remove(&arena.free, id);
+        free(s->mem);
+        s->mem = NULL;
+        s->state = SEG_UNUSED;
+        seg_list_push(&arena.unused, id);
+    }
+}
+
+/* ---- large values ---- */
+
+void
+seg_large_link(uint32_t id, struct large *lg)
+{
+    struct seg *s = seg_at(id);
+    arena.large_bytes += sizeof(*lg) + lg->len;
+    lg->prev = NULL;
+    lg->next = s->large;
+    if (s->large != NULL) {
+        s->large->prev = lg;
+    }
+    s->large = lg;
+}
+
+void
+seg_large_unlink(uint32_t id, struct large *lg)
+{
+    struct seg *s = seg_at(id);
+    if (lg->prev != NULL) {
+        lg->prev->next = lg->next;
+    } else {
+        s->large = lg->next;
+    }
+    if (lg->next != NULL) {
+        lg->next->prev = lg->prev;
+    }
+    lg->prev = lg->next = NULL;
+    arena.large_bytes -= sizeof(*lg) + lg->len;
+}
+
+uint64_t
+seg_large_bytes(void)
+{
+    return arena.large_bytes;
+}

@@ -1,0 +1,102 @@
+/* seg.h: the segment arena. Fixed-size segments identified by a 20-bit id,
+ * borrowed from a free pool and returned to it whole. Each segment carries
+ * an epoch that index slots copy; returning a segment bumps the epoch so
+ * every slot still pointing into it becomes stale at once (killed lazily by
+ * the index). See seg.c for the design. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../err.h"
+#include "../oh_time.h"
+#include "item.h"
+
+#define SEG_NIL       UINT32_MAX
+#define SEG_ID_BITS   20u
+#define SEG_MAX       (1u << SEG_ID_BITS) /* segment ids */
+#define SEG_EPOCH_BITS 9u
+#define SEG_EPOCHS    (1u << SEG_EPOCH_BITS)
+#define SEG_SIZE_MIN  (64u * 1024u)   /* bytes */
+#define SEG_SIZE_MAX  (1024u * 1024u) /* bytes: offsets are 20 bits */
+
+typedef enum {
+    SEG_UNUSED = 0, /* id without memory */
+    SEG_FREE,       /* memory in the free pool */
+    SEG_YOUNG,      /* young generation (list young) */
+    SEG_OLD,        /* old generation (list old) */
+    SEG_RETIRED,    /* dropped while pinned: returned on the last release */
+} seg_state;
+
+/* Metadata of one segment (kept apart from its memory). */
+struct seg {
+    char *mem;           /* seg_size bytes, NULL when SEG_UNUSED */
+    uint32_t wpos;       /* bytes written */
+    uint32_t live_items; /* items the index points at */
+    uint32_t live_bytes; /* their bytes in this segment */
+    uint32_t pins;       /* engine_item views outstanding */
+    uint32_t prev, next; /* links of the list the state implies */
+    oh_time base;        /* base of REL32 expiry fields */
+    oh_time min_exp;     /* least expiry written (INT64_MAX if none) */
+    oh_time max_exp;     /* greatest expiry written */
+    struct large *large; /* large values owned by items of this segment */
+    uint32_t pass;       /* sweep pass bumps_cur belongs to */
+    uint16_t epoch;      /* SEG_EPOCH_BITS used */
+    uint16_t bumps_cur;  /* epoch bumps during pass `pass` */
+    uint16_t bumps_prev; /* epoch bumps during pass `pass - 1` */
+    uint8_t state;       /* seg_state */
+    uint8_t persist;     /* holds (or held) an item without expiry */
+    uint8_t busy;        /* source or target of a copy job */
+    uint8_t open;        /* accepting appends (young open or TTL slot) */
+    uint16_t ttl_slot;   /* slot in the TTL table while open */
+};
+
+/* A FIFO of segment ids linked through prev/next. */
+struct seg_list {
+    uint32_t head, tail, n;
+};
+
+/* Creates the arena; segments are seg_size bytes. Returns 0 or OH_NOMEM. */
+int seg_setup(uint32_t seg_size);
+void seg_teardown(void);
+
+/* Returns the metadata of segment `id` (BORROWED, valid until teardown). */
+struct seg *seg_at(uint32_t id);
+uint32_t seg_size(void);
+/* Returns the number of ids ever handed out (ids are < this). */
+uint32_t seg_count_ids(void);
+
+/* Borrows a segment (from the pool, or new memory) in state `state`, with
+ * base time `now`. Returns its id or SEG_NIL. Callers check the memory
+ * limit first. */
+uint32_t seg_borrow(seg_state state, oh_time now);
+/* Returns a segment to the pool: bumps its epoch (its slots go stale) and
+ * frees its large values. It must be unpinned and off every list. */
+void seg_return(uint32_t id);
+/* Retires a pinned segment: bumps its epoch now, returns it on the last
+ * engine_release(). */
+void seg_retire(uint32_t id);
+/* Releases pool memory above `keep` segments back to the allocator. */
+void seg_trim(uint32_t keep);
+
+/* Marks the end of one complete pass over the index (every stale slot that
+ * existed at its start is gone), which widens the epoch window. */
+void seg_pass_complete(void);
+/* Forgets all epoch history (the index was emptied). */
+void seg_pass_reset(void);
+
+/* Counts, in segments. */
+uint32_t seg_used(void);
+uint32_t seg_free(void);
+
+void seg_list_init(struct seg_list *l);
+void seg_list_push(struct seg_list *l, uint32_t id);
+void seg_list_remove(struct seg_list *l, uint32_t id);
+
+/* Adds a large value to the list of segment `id` (the segment then owns
+ * it) / unlinks it (the caller owns it again). */
+void seg_large_link(uint32_t id, struct large *lg);
+void seg_large_unlink(uint32_t id, struct large *lg);
+/* Returns the bytes of all linked large values, headers included. */
+uint64_t seg_large_bytes(void);
