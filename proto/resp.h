@@ -13,18 +13,19 @@
 /* Return codes of resp_parse_request() (besides bytes consumed, > 0). */
 #define RESP_EPROTO     (-1) /* protocol error; parser->err says why */
 #define RESP_INCOMPLETE (-2) /* need more bytes; see parser->need */
-#define RESP_NEEDARGS   (-3) /* args[] too small: grow it to
-                                parser->args_want entries, keeping the first
-                                parser->nargs, and call again */
+#define RESP_NEEDARGS                                                          \
+    (-3) /* args[] too small: grow it to                                       \
+            parser->args_want entries, keeping the first                       \
+            parser->nargs, and call again */
 
 /* Default limits (the server takes them from its options). */
 #define RESP_MAX_ARGS      (1024LL * 1024 * 1024) /* arguments per request */
-#define RESP_MAX_BULK      (512LL * 1024 * 1024) /* bytes per bulk string */
-#define RESP_MAX_INLINE    (64 * 1024)           /* bytes per inline line */
+#define RESP_MAX_BULK      (512LL * 1024 * 1024)  /* bytes per bulk string */
+#define RESP_MAX_INLINE    (64 * 1024)            /* bytes per inline line */
 #define RESP_MAX_COUNT_LEN (64 * 1024) /* bytes of a "*N" or "$N" line */
 /* Bytes per request, whatever the limits: resp_parse_request() returns the
  * size as an int, so a larger request is a protocol error. */
-#define RESP_MAX_REQUEST INT_MAX
+#define RESP_MAX_REQUEST   INT_MAX
 
 /* A zero-copy string: p points into a buffer the holder names. */
 struct resp_str {
@@ -39,9 +40,9 @@ struct resp_arg {
 };
 
 struct resp_limits {
-    long long max_args;   /* > 0 */
-    long long max_bulk;   /* > 0 */
-    size_t max_inline;    /* > 0 */
+    long long max_args; /* > 0 */
+    long long max_bulk; /* > 0 */
+    size_t max_inline;  /* > 0 */
 };
 
 /* Incremental parser state, one per connection. Zero it (or call

@@ -205,8 +205,7 @@ parse_bulk_len(struct resp_parser *ps, const char *buf, size_t len,
  * the "\r\n" after it. Asks for room in args[] before reading anything. */
 static int
 parse_arg(struct resp_parser *ps, const char *buf, size_t len,
-          struct resp_arg *args, size_t args_cap,
-          const struct resp_limits *lim)
+          struct resp_arg *args, size_t args_cap, const struct resp_limits *lim)
 {
     size_t end;
 

@@ -19,8 +19,8 @@
 
 /* clang-format off */
 const struct cmd_def cmd_table[CMD_ID_COUNT] = {
-#define X(name, fn, ar, fl, fk, lk, ks, grp, since, sum) \
-    [CMD_ID_##name] = {#name, fn, ar, fl, fk, lk, ks, grp, since, sum},
+#define X(name, fn, ar, fl, fk, lk, ks, grp, since, args, sum) \
+    [CMD_ID_##name] = {#name, fn, ar, fl, fk, lk, ks, grp, since, args, sum},
     OH_COMMANDS(X)
 #undef X
 };
@@ -190,40 +190,8 @@ reply_command_info(struct conn *c, const struct cmd_def *d)
     reply_array(c, 0); /* subcommands */
 }
 
-static void
-reply_command_docs(struct conn *c, const struct cmd_def *d)
-{
-    reply_bulk_cstr(c, d->name);
-    reply_map(c, 3);
-    reply_bulk_cstr(c, "summary");
-    reply_bulk_cstr(c, d->summary);
-    reply_bulk_cstr(c, "since");
-    reply_bulk_cstr(c, d->since);
-    reply_bulk_cstr(c, "group");
-    reply_bulk_cstr(c, d->group);
-}
-
-static void
-command_docs(struct conn *c, const struct cmd_req *r)
-{
-    if (r->argc == 2) {
-        reply_map(c, CMD_ID_COUNT);
-        for (size_t i = 0; i < CMD_ID_COUNT; i++) {
-            reply_command_docs(c, &cmd_table[i]);
-        }
-        return;
-    }
-    void *h = reply_defer_len(c);
-    size_t n = 0;
-    for (int i = 2; i < r->argc; i++) {
-        const struct cmd_def *d = cmd_lookup(r->argv[i].p, r->argv[i].len);
-        if (d != NULL) {
-            reply_command_docs(c, d);
-            n++;
-        }
-    }
-    reply_set_deferred(c, h, '%', n);
-}
+/* COMMAND DOCS (cmd_docs.c) */
+void cmd_docs_reply(struct conn *c, const struct cmd_req *r);
 
 static void
 command_list(struct conn *c)
@@ -255,7 +223,7 @@ cmd_command(struct conn *c, const struct cmd_req *r)
             }
         }
     } else if (cmd_arg_is(&r->argv[1], "docs")) {
-        command_docs(c, r);
+        cmd_docs_reply(c, r);
     } else if (cmd_arg_is(&r->argv[1], "list") && r->argc == 2) {
         command_list(c);
     } else {

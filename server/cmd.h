@@ -48,12 +48,14 @@ struct cmd_def {
     int arity;
     unsigned flags;
     int first_key, last_key, key_step;
-    const char *group, *since, *summary;
+    const char *group, *since;
+    const char *args; /* argument syntax, see cmd_table.h */
+    const char *summary;
 };
 
 /* The ids: CMD_ID_get, CMD_ID_set, ... and CMD_ID_COUNT. */
 typedef enum {
-#define X(name, fn, ar, fl, fk, lk, ks, grp, since, sum) CMD_ID_##name,
+#define X(name, fn, ar, fl, fk, lk, ks, grp, since, args, sum) CMD_ID_##name,
 #include "cmd_table.h"
     OH_COMMANDS(X)
 #undef X

@@ -260,8 +260,9 @@ set_expired(const struct resp_str *key, unsigned opt, oh_time now)
     return 1;
 }
 
-/* Stores argv-style key = val under options `o` (expire_at already
- * converted; OH_TIME_NONE if none) and answers. */
+/* Stores key = val under the OPT_* options `opt` with absolute expiry
+ * expire_at (OH_TIME_NONE if none) and answers as `how` says (with
+ * OPT_GET: the old value, or null). */
 static void
 set_generic(struct conn *c, const struct cmd_req *r, const struct resp_str *key,
             const struct resp_str *val, unsigned opt, oh_time expire_at,

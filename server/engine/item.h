@@ -202,3 +202,16 @@ item_expired(oh_time expire_at, oh_time now)
 {
     return expire_at != OH_TIME_NONE && expire_at <= now;
 }
+
+/* Returns the key of the item at p (BORROWED) and its length in *klen. */
+static inline const char *
+item_key(const char *p, size_t *klen)
+{
+    uint64_t k, v;
+    size_t n = 1;
+    n += item_varint_get(p + n, &k);
+    n += item_varint_get(p + n, &v);
+    n += item_exp_bytes((uint8_t)p[0] & ITEM_EXP_MASK);
+    *klen = k;
+    return p + n;
+}
