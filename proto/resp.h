@@ -126,8 +126,9 @@ int resp_parse_request(struct resp_parser *ps, char *buf, size_t len,
 size_t resp_fmt_header(char *dst, char type, long long n);
 /* Writes the shortest decimal text of v into dst (at least 32 bytes) that
  * reads back as the same double, as Redis does ("inf", "-inf", "nan" for
- * the special values). Integral values have no ".0" ("3"); the form is
- * printf's %g ("1.5", "1e+300", "-0"). Assumes the "C" LC_NUMERIC locale.
+ * the special values). The notation is that of %.17g: exponent form only
+ * below 1e-4 or from 1e17, no ".0" on integral values ("3", "100", "1.5",
+ * "0.1", "-0", "1e+300", "1e-05"). Assumes the "C" LC_NUMERIC locale.
  * Returns its length. */
 size_t resp_fmt_double(char *dst, double v);
 /* Writes the decimal text of v into dst (at least 21 bytes); returns its

@@ -18,9 +18,15 @@
  * integer path never negates a negative long long (LLONG_MIN has no
  * positive twin), it works on the unsigned magnitude.
  *
- * Cost: integers are one division per digit. A double tries precisions 1
- * to 17 with snprintf and strtod until one reads back equal: up to 17 of
- * each, microseconds, acceptable as doubles are rare in replies.
+ * A double is printed with the fewest significant digits that read back
+ * as the same value, in the notation %.17g would choose (exponent form
+ * only below 1e-4 or from 1e17): 3 -> "3", 100 -> "100", 0.1 -> "0.1",
+ * 1e300 -> "1e+300", 1e-5 -> "1e-05".
+ *
+ * Cost: integers are one division per digit. A double tries 1 to 17
+ * digits with snprintf("%.*e") and strtod until one reads back equal: up
+ * to 17 of each plus one snprintf, microseconds, acceptable as doubles are
+ * rare in replies.
  *
  * Rejected: "%.17g" alone (prints 0.1 as 0.10000000000000001, unlike
  * Redis); a shortest-digits algorithm such as Ryu or Grisu (hundreds of
@@ -36,6 +42,7 @@
 #include <string.h>
 
 #define DOUBLE_MAX_DIGITS 17 /* significant digits that always round-trip */
+#define DOUBLE_TEXT_MAX   32 /* bytes of dst, as resp.h requires */
 
 size_t
 resp_fmt_ll(char *dst, long long v)
@@ -82,10 +89,28 @@ put(char *dst, const char *s)
     return len;
 }
 
+/* Returns the fewest significant digits (1 to DOUBLE_MAX_DIGITS) that read
+ * back as v, and in *exp10 the decimal exponent of v so rounded. tmp holds
+ * DOUBLE_TEXT_MAX bytes. */
+static int
+shortest_digits(char *tmp, double v, int *exp10)
+{
+    int digits = 1;
+
+    for (;; digits++) {
+        snprintf(tmp, DOUBLE_TEXT_MAX, "%.*e", digits - 1, v);
+        if (digits == DOUBLE_MAX_DIGITS || strtod(tmp, NULL) == v) {
+            break;
+        }
+    }
+    *exp10 = atoi(strchr(tmp, 'e') + 1);
+    return digits;
+}
+
 size_t
 resp_fmt_double(char *dst, double v)
 {
-    int len = 0;
+    int digits, exp10;
 
     if (isnan(v)) {
         return put(dst, "nan");
@@ -93,11 +118,12 @@ resp_fmt_double(char *dst, double v)
     if (isinf(v)) {
         return put(dst, v > 0 ? "inf" : "-inf");
     }
-    for (int prec = 1; prec <= DOUBLE_MAX_DIGITS; prec++) {
-        len = snprintf(dst, 32, "%.*g", prec, v);
-        if (strtod(dst, NULL) == v) {
-            break;
-        }
+    digits = shortest_digits(dst, v, &exp10);
+    /* Where %.17g would print fixed notation, print enough digits for %g
+     * to do so too: 100 is "100", not "1e+02". Those extra digits are
+     * zeros of an integral value, so the text stays exact. */
+    if (exp10 >= -4 && exp10 < DOUBLE_MAX_DIGITS && digits <= exp10) {
+        digits = exp10 + 1;
     }
-    return (size_t)len;
+    return (size_t)snprintf(dst, DOUBLE_TEXT_MAX, "%.*g", digits, v);
 }

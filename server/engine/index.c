@@ -1,0 +1,655 @@
+/*
+ * index.c -- hash index: 8-byte slots, incremental resize, SCAN cursor.
+ *
+ * Problem: map a key to (segment, offset) with about 8-12 bytes per key,
+ * never pause in proportion to the key count, let SCAN return every key
+ * present during a whole iteration, and absorb O(1) segment frees.
+ *
+ * Layout: power-of-two tables of 64-byte buckets (7 slots + a chain link
+ * to malloc'd overflow buckets). A key lives in bucket (hash & mask) or its
+ * chain. The slot keeps 12 more hash bits (the tag) so most non-matching
+ * slots are rejected without touching the item.
+ *
+ *   t[0]: [s s s s s s s |->] [s s s s s s s |/] ...     rehash -> t[1]
+ *                         `-> [s s . . . . . |/]  overflow
+ *
+ * Resize (Redis-dict style): a second table is allocated and bucket chains
+ * move from t[0] to t[1], one chain per insert plus index_step() budget.
+ * Growing needs the hash bit the slot lacks, so it reads the key from the
+ * item; shrinking does not. Lookups search both tables while rehashing.
+ * Growth starts at an average of 8 used slots per bucket (the chains
+ * absorb the Poisson tail): at 1 M keys that is 2^17 buckets plus ~45 %
+ * overflow, about 11.6 B per key.
+ *
+ * SCAN: the cursor counts buckets in reverse-binary order (increment the
+ * reversed bits), so when the table doubles or halves, the buckets already
+ * visited map onto buckets that stay visited. While two tables exist the
+ * smaller table's bucket is visited together with all its expansions in the
+ * larger one. A chain moves between tables in one step, never during a
+ * scan call.
+ *
+ * Stale slots: a slot is stale when its epoch differs from its segment's
+ * (seg.c). Lookups, inserts, the rehash and a background sweep clear them.
+ * The sweep walks t[0] bucket by bucket when no rehash runs; each finished
+ * pass (or finished rehash, which checks every slot it moves) calls
+ * seg_pass_complete(), which is what lets segment epochs advance safely.
+ *
+ * Ghosts: a slot with the ghost bit keeps only the tag of a key dropped
+ * from the young generation, stamped with a clock of ghost creations; it
+ * is valid while fewer than `ghost_window` ghosts were made since. Ghosts
+ * only take slots that are free anyway (never a new overflow bucket), are
+ * dropped when a growing rehash meets them, and a tag collision only
+ * misplaces one write in the old generation.
+ *
+ * Cost: lookup = one bucket line (+ chain) + one item line; rehash of one
+ * chain ~ 8 key reads; sweep ~ 40 ns per bucket.
+ * Rejected: open addressing with linear probing (cannot promise SCAN
+ * across resizes without storing displacement); cuckoo (a displacement can
+ * move a key behind the cursor); per-key chaining pointers (16+ B/key).
+ */
+#include "index.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "item.h"
+
+#define BUCKET_SLOTS  7
+#define MIN_LOG2      4  /* smallest table: 16 buckets */
+#define GROW_LOAD     8  /* used slots per bucket that start a growth */
+#define REHASH_GROW_NS 100 /* per slot moved while growing (reads key) */
+#define REHASH_SLOT_NS 10  /* per slot moved while shrinking */
+#define BUCKET_NS      30  /* per bucket visited */
+
+struct bucket {
+    uint64_t slot[BUCKET_SLOTS];
+    struct bucket *next;
+};
+_Static_assert(sizeof(struct bucket) == 64, "bucket is one cache line");
+
+struct table {
+    struct bucket *b; /* NULL when absent */
+    uint64_t mask;    /* buckets - 1 */
+};
+
+static struct {
+    struct table t[2];
+    int64_t rehash; /* next t[0] bucket to move, -1 when none */
+    bool growing;
+    uint64_t used;   /* live + stale slots */
+    uint64_t ghosts; /* ghost slots */
+    uint64_t ovf;    /* overflow buckets */
+    uint64_t seed;
+    uint64_t ghost_clock, ghost_window;
+    uint64_t sweep; /* next t[0] bucket the sweep visits */
+    uint64_t stale_killed, passes;
+    bool ready;
+} ix;
+
+/* ---- hashing ---- */
+
+static inline uint64_t
+mix64(uint64_t x)
+{
+    x ^= x >> 31;
+    x *= 0x7fb5d329728ea185ull;
+    x ^= x >> 27;
+    x *= 0x81dadef4bc2dd44dull;
+    x ^= x >> 33;
+    return x;
+}
+
+uint64_t
+index_hash(const char *key, size_t klen)
+{
+    uint64_t h = ix.seed ^ ((uint64_t)klen * 0x9e3779b97f4a7c15ull);
+    size_t i = 0;
+    for (; i + 8 <= klen; i += 8) {
+        uint64_t w;
+        memcpy(&w, key + i, 8);
+        h = (h ^ mix64(w)) * 0xc2b2ae3d27d4eb4full;
+        h = (h << 31) | (h >> 33);
+    }
+    uint64_t w = 0;
+    memcpy(&w, key + i, klen - i);
+    h ^= mix64(w ^ ((uint64_t)(klen - i) << 56));
+    return mix64(h);
+}
+
+/* ---- slot states ---- */
+
+static bool
+ghost_valid(uint64_t s)
+{
+    uint64_t age = (ix.ghost_clock - (s & SLOT_CLOCK_MASK)) & SLOT_CLOCK_MASK;
+    return age <= ix.ghost_window;
+}
+
+/* Returns true if a non-empty slot is stale or an expired ghost. */
+static bool
+slot_dead(uint64_t s)
+{
+    return slot_is_ghost(s) ? !ghost_valid(s) : !index_slot_live(s);
+}
+
+static void
+slot_drop(uint64_t *p)
+{
+    if (slot_is_ghost(*p)) {
+        ix.ghosts--;
+    } else {
+        ix.used--;
+        ix.stale_killed++;
+    }
+    *p = 0;
+}
+
+void
+index_clear(uint64_t *slot)
+{
+    if (slot_is_ghost(*slot)) {
+        ix.ghosts--;
+    } else {
+        ix.used--;
+    }
+    *slot = 0;
+}
+
+void
+index_ghost(uint64_t *slot)
+{
+    uint64_t tag = slot_tag(*slot);
+    ix.used--;
+    ix.ghosts++;
+    ix.ghost_clock = (ix.ghost_clock + 1) & SLOT_CLOCK_MASK;
+    *slot = SLOT_GHOST | (tag << SLOT_TAG_SHIFT) | ix.ghost_clock;
+}
+
+void
+index_set_ghost_window(uint64_t n)
+{
+    ix.ghost_window = n;
+}
+
+/* ---- tables ---- */
+
+static int
+table_init(struct table *t, uint64_t nbuckets)
+{
+    t->b = calloc(nbuckets, sizeof(struct bucket));
+    if (t->b == NULL) {
+        return OH_NOMEM;
+    }
+    t->mask = nbuckets - 1;
+    return 0;
+}
+
+static void
+table_destroy(struct table *t)
+{
+    if (t->b == NULL) {
+        return;
+    }
+    for (uint64_t i = 0; i <= t->mask; i++) {
+        struct bucket *o = t->b[i].next;
+        while (o != NULL) {
+            struct bucket *n = o->next;
+            free(o);
+            ix.ovf--;
+            o = n;
+        }
+    }
+    free(t->b);
+    t->b = NULL;
+    t->mask = 0;
+}
+
+/* Returns a free slot in the chain of bucket b (clearing dead ones), or
+ * NULL if the chain is full. */
+static uint64_t *
+chain_free_slot(struct bucket *b, bool take_dead)
+{
+    for (; b != NULL; b = b->next) {
+        for (int i = 0; i < BUCKET_SLOTS; i++) {
+            if (b->slot[i] == 0) {
+                return &b->slot[i];
+            }
+            if (take_dead && slot_dead(b->slot[i])) {
+                slot_drop(&b->slot[i]);
+                return &b->slot[i];
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Puts slot s into the chain of bucket b, growing the chain if needed. */
+static int
+chain_put(struct bucket *b, uint64_t s)
+{
+    uint64_t *p = chain_free_slot(b, true);
+    if (p == NULL) {
+        struct bucket *o = calloc(1, sizeof(*o));
+        if (o == NULL) {
+            return OH_NOMEM;
+        }
+        o->next = b->next;
+        b->next = o;
+        ix.ovf++;
+        p = &o->slot[0];
+    }
+    *p = s;
+    return 0;
+}
+
+int
+index_setup(unsigned log2_buckets, uint64_t seed)
+{
+    if (ix.ready) {
+        index_teardown();
+    }
+    memset(&ix, 0, sizeof(ix));
+    if (log2_buckets < MIN_LOG2) {
+        log2_buckets = MIN_LOG2;
+    }
+    if (table_init(&ix.t[0], 1ull << log2_buckets) != 0) {
+        return OH_NOMEM;
+    }
+    ix.rehash = -1;
+    ix.seed = seed;
+    ix.ready = true;
+    return 0;
+}
+
+void
+index_teardown(void)
+{
+    if (!ix.ready) {
+        return;
+    }
+    table_destroy(&ix.t[0]);
+    table_destroy(&ix.t[1]);
+    memset(&ix, 0, sizeof(ix));
+}
+
+int
+index_flush(void)
+{
+    struct table t;
+    if (table_init(&t, 1ull << MIN_LOG2) != 0) {
+        return OH_NOMEM;
+    }
+    table_destroy(&ix.t[0]);
+    table_destroy(&ix.t[1]);
+    ix.t[0] = t;
+    ix.rehash = -1;
+    ix.used = ix.ghosts = 0;
+    ix.sweep = 0;
+    seg_pass_reset();
+    return 0;
+}
+
+/* ---- lookup and insert ---- */
+
+static bool
+slot_matches(uint64_t s, const char *key, size_t klen)
+{
+    size_t ilen;
+    const char *ikey = item_key(index_slot_item(s), &ilen);
+    return ilen == klen && memcmp(ikey, key, klen) == 0;
+}
+
+static uint64_t *
+chain_lookup(struct bucket *b, uint64_t tag, const char *key, size_t klen,
+             uint64_t **ghost)
+{
+    for (; b != NULL; b = b->next) {
+        for (int i = 0; i < BUCKET_SLOTS; i++) {
+            uint64_t s = b->slot[i];
+            if (s == 0 || slot_tag(s) != tag) {
+                continue;
+            }
+            if (slot_dead(s)) {
+                slot_drop(&b->slot[i]);
+            } else if (slot_is_ghost(s)) {
+                if (ghost != NULL) {
+                    *ghost = &b->slot[i];
+                }
+            } else if (slot_matches(s, key, klen)) {
+                return &b->slot[i];
+            }
+        }
+    }
+    return NULL;
+}
+
+uint64_t *
+index_lookup(const char *key, size_t klen, uint64_t hash, uint64_t **ghost)
+{
+    uint64_t tag = index_tag(hash);
+    if (ghost != NULL) {
+        *ghost = NULL;
+    }
+    for (int t = 0; t < 2; t++) {
+        struct table *tb = &ix.t[t];
+        if (tb->b == NULL) {
+            continue;
+        }
+        uint64_t *p =
+            chain_lookup(&tb->b[hash & tb->mask], tag, key, klen, ghost);
+        if (p != NULL) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static int64_t rehash_bucket(void);
+
+static void
+maybe_grow(void)
+{
+    if (ix.rehash >= 0 || ix.used <= GROW_LOAD * (ix.t[0].mask + 1)) {
+        return;
+    }
+    if (table_init(&ix.t[1], 2 * (ix.t[0].mask + 1)) != 0) {
+        return; /* retried on the next insert */
+    }
+    ix.rehash = 0;
+    ix.growing = true;
+}
+
+int
+index_insert(uint64_t hash, uint64_t s, uint64_t *reuse)
+{
+    if (reuse != NULL) {
+        index_clear(reuse);
+        *reuse = s;
+    } else {
+        struct table *tb = &ix.t[ix.rehash >= 0 ? 1 : 0];
+        int rc = chain_put(&tb->b[hash & tb->mask], s);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    ix.used++;
+    maybe_grow();
+    if (ix.rehash >= 0) {
+        rehash_bucket();
+    }
+    return 0;
+}
+
+/* ---- rehash ---- */
+
+static uint64_t
+slot_hash(uint64_t s)
+{
+    size_t klen;
+    const char *key = item_key(index_slot_item(s), &klen);
+    return index_hash(key, klen);
+}
+
+/* Moves one slot of t[0] bucket `idx` to t[1]. Returns its cost in ns, or
+ * -1 if memory ran out. */
+static int64_t
+move_slot(uint64_t *p, uint64_t idx)
+{
+    uint64_t s = *p;
+    struct table *dst = &ix.t[1];
+    uint64_t to;
+    if (slot_dead(s) || (ix.growing && slot_is_ghost(s))) {
+        slot_drop(p);
+        return REHASH_SLOT_NS;
+    }
+    to = ix.growing ? slot_hash(s) & dst->mask : idx & dst->mask;
+    if (chain_put(&dst->b[to], s) != 0) {
+        return -1;
+    }
+    *p = 0;
+    return ix.growing ? REHASH_GROW_NS : REHASH_SLOT_NS;
+}
+
+static void
+rehash_finish(void)
+{
+    free(ix.t[0].b);
+    ix.t[0] = ix.t[1];
+    ix.t[1].b = NULL;
+    ix.t[1].mask = 0;
+    ix.rehash = -1;
+    ix.sweep = 0;
+    ix.passes++;
+    seg_pass_complete();
+}
+
+/* Moves the chain of t[0] bucket `rehash` to t[1]. Returns its cost in ns
+ * (or a negative number if memory ran out; the rehash resumes later). */
+static int64_t
+rehash_bucket(void)
+{
+    uint64_t idx = (uint64_t)ix.rehash;
+    struct bucket *head = &ix.t[0].b[idx];
+    int64_t cost = BUCKET_NS;
+    for (struct bucket *b = head; b != NULL; b = b->next) {
+        for (int i = 0; i < BUCKET_SLOTS; i++) {
+            if (b->slot[i] == 0) {
+                continue;
+            }
+            int64_t c = move_slot(&b->slot[i], idx);
+            if (c < 0) {
+                return -1;
+            }
+            cost += c;
+        }
+    }
+    struct bucket *o = head->next;
+    while (o != NULL) {
+        struct bucket *n = o->next;
+        free(o);
+        ix.ovf--;
+        o = n;
+    }
+    head->next = NULL;
+    ix.rehash++;
+    if ((uint64_t)ix.rehash > ix.t[0].mask) {
+        rehash_finish();
+    }
+    return cost;
+}
+
+static bool
+maybe_shrink(void)
+{
+    uint64_t n = ix.t[0].mask + 1;
+    if (ix.rehash >= 0 || n <= (1ull << MIN_LOG2) || ix.used >= n / 2) {
+        return false;
+    }
+    if (table_init(&ix.t[1], n / 2) != 0) {
+        return false;
+    }
+    ix.rehash = 0;
+    ix.growing = false;
+    return true;
+}
+
+/* ---- sweep ---- */
+
+/* Clears dead slots of one chain and frees its empty overflow buckets. */
+static int64_t
+sweep_bucket(struct bucket *head)
+{
+    int64_t cost = BUCKET_NS;
+    struct bucket *prev = NULL;
+    struct bucket *b = head;
+    while (b != NULL) {
+        bool empty = true;
+        for (int i = 0; i < BUCKET_SLOTS; i++) {
+            if (b->slot[i] != 0 && slot_dead(b->slot[i])) {
+                slot_drop(&b->slot[i]);
+            }
+            empty = empty && b->slot[i] == 0;
+        }
+        struct bucket *next = b->next;
+        if (empty && prev != NULL) {
+            prev->next = next;
+            free(b);
+            ix.ovf--;
+        } else {
+            prev = b;
+        }
+        cost += BUCKET_NS;
+        b = next;
+    }
+    return cost;
+}
+
+bool
+index_step(int64_t *budget_ns)
+{
+    if (ix.rehash < 0 && !maybe_shrink()) {
+        while (*budget_ns > 0) {
+            *budget_ns -= sweep_bucket(&ix.t[0].b[ix.sweep]);
+            if (++ix.sweep > ix.t[0].mask) {
+                ix.sweep = 0;
+                ix.passes++;
+                seg_pass_complete();
+                break;
+            }
+        }
+        return false;
+    }
+    while (*budget_ns > 0 && ix.rehash >= 0) {
+        int64_t c = rehash_bucket();
+        if (c < 0) {
+            break;
+        }
+        *budget_ns -= c;
+    }
+    return ix.rehash >= 0;
+}
+
+/* ---- scan and random ---- */
+
+static uint64_t
+rev64(uint64_t v)
+{
+    v = ((v >> 1) & 0x5555555555555555ull) | ((v & 0x5555555555555555ull) << 1);
+    v = ((v >> 2) & 0x3333333333333333ull) | ((v & 0x3333333333333333ull) << 2);
+    v = ((v >> 4) & 0x0f0f0f0f0f0f0f0full) | ((v & 0x0f0f0f0f0f0f0f0full) << 4);
+    v = ((v >> 8) & 0x00ff00ff00ff00ffull) | ((v & 0x00ff00ff00ff00ffull) << 8);
+    v = ((v >> 16) & 0x0000ffff0000ffffull) |
+        ((v & 0x0000ffff0000ffffull) << 16);
+    return (v >> 32) | (v << 32);
+}
+
+static void
+visit_chain(struct bucket *b, index_visit_fn *fn, void *arg)
+{
+    for (; b != NULL; b = b->next) {
+        for (int i = 0; i < BUCKET_SLOTS; i++) {
+            if (b->slot[i] != 0 && index_slot_live(b->slot[i])) {
+                fn(arg, &b->slot[i]);
+            }
+        }
+    }
+}
+
+/* Advances cursor v over the buckets of mask m in reverse-binary order. */
+static uint64_t
+cursor_next(uint64_t v, uint64_t m)
+{
+    v |= ~m;
+    v = rev64(v);
+    v++;
+    return rev64(v);
+}
+
+static uint64_t
+scan_one(uint64_t v, index_visit_fn *fn, void *arg)
+{
+    if (ix.rehash < 0) {
+        visit_chain(&ix.t[0].b[v & ix.t[0].mask], fn, arg);
+        return cursor_next(v, ix.t[0].mask);
+    }
+    struct table *small = &ix.t[0], *big = &ix.t[1];
+    if (small->mask > big->mask) {
+        small = &ix.t[1];
+        big = &ix.t[0];
+    }
+    visit_chain(&small->b[v & small->mask], fn, arg);
+    do {
+        visit_chain(&big->b[v & big->mask], fn, arg);
+        v = cursor_next(v, big->mask);
+    } while ((v & (small->mask ^ big->mask)) != 0);
+    return v;
+}
+
+uint64_t
+index_scan(uint64_t cursor, size_t count, index_visit_fn *fn, void *arg)
+{
+    uint64_t v = cursor;
+    if (count == 0) {
+        count = 1;
+    }
+    do {
+        v = scan_one(v, fn, arg);
+    } while (v != 0 && --count > 0);
+    return v;
+}
+
+static uint64_t *
+chain_accept(struct bucket *b, unsigned start, index_accept_fn *fn,
+             void *arg)
+{
+    for (; b != NULL; b = b->next) {
+        for (int k = 0; k < BUCKET_SLOTS; k++) {
+            int i = (int)((start + (unsigned)k) % BUCKET_SLOTS);
+            if (b->slot[i] != 0 && index_slot_live(b->slot[i]) &&
+                fn(arg, &b->slot[i])) {
+                return &b->slot[i];
+            }
+        }
+    }
+    return NULL;
+}
+
+uint64_t *
+index_random(uint64_t seed, index_accept_fn *fn, void *arg)
+{
+    uint64_t r = mix64(seed ^ ix.seed);
+    for (int t = 0; t < 2; t++) {
+        struct table *tb = &ix.t[t];
+        if (tb->b == NULL) {
+            continue;
+        }
+        for (uint64_t k = 0; k <= tb->mask; k++) {
+            uint64_t idx = (r + k) & tb->mask;
+            uint64_t *p = chain_accept(&tb->b[idx], (unsigned)(r >> 40),
+                                       fn, arg);
+            if (p != NULL) {
+                return p;
+            }
+        }
+    }
+    return NULL;
+}
+
+void
+index_stats_get(struct index_stats *st)
+{
+    uint64_t nb = 0;
+    for (int t = 0; t < 2; t++) {
+        if (ix.t[t].b != NULL) {
+            nb += ix.t[t].mask + 1;
+        }
+    }
+    st->buckets = nb;
+    st->bytes = (nb + ix.ovf) * sizeof(struct bucket);
+    st->slots = (nb + ix.ovf) * BUCKET_SLOTS;
+    st->used = ix.used;
+    st->ghosts = ix.ghosts;
+    st->rehashing = ix.rehash >= 0;
+    st->stale_killed = ix.stale_killed;
+    st->passes = ix.passes;
+}
