@@ -153,3 +153,6 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- the client library and its tests (rules in client/client.mk) ----
+-include client/client.mk

@@ -14,9 +14,10 @@
  * calls. A multibulk request is parsed line by line:
  *
  *   *3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhel
- *   |     |             |      ^ ps->pos: next unparsed byte
- *   |     |             args[1] = {off 18, len 1}
- *   |     args[0] = {off 8, len 3}
+ *   ^           ^            ^          ^ ps->pos = 24, ps->bulk = 5:
+ *   |           |            |            waits for ps->need = 31
+ *   |           |            args[1] = {off 17, len 1}
+ *   |           args[0] = {off 8, len 3}
  *   count line: ps->argc = 3
  *
  *   state            fields                   waits for
@@ -38,10 +39,11 @@
  * decision is made on a fixed window of bytes, never on "what has arrived
  * so far". While unescaping, the write index never passes the read index.
  *
- * Cost: every byte of a multibulk request is examined once over all calls
- * (line bytes by memchr, bulk data not at all); a call with nothing new
- * costs O(1), and ps->need lets the caller skip even that. An inline line
- * is searched once for its "\n" and walked twice when complete.
+ * Cost: over all calls, each byte of a "*N" or "$N" line is searched once
+ * by memchr and its digits read once by resp_str2ll (which gives up after
+ * about 20); bulk data is not read at all. A call with nothing new costs
+ * O(1), and ps->need lets the caller skip even that. An inline line is
+ * searched once for its "\n" and walked twice when complete.
  *
  * Rejected: copying arguments out (the buffer is already the storage);
  * pointer arguments (the caller's buffer moves when it grows); rescanning a
@@ -54,6 +56,8 @@
 #include "resp.h"
 
 #include <string.h>
+
+#define COUNT_LINE_MAX ((size_t)RESP_MAX_COUNT_LEN) /* bytes before "\r" */
 
 static const char ERR_MBULK_LEN[] = "Protocol error: invalid multibulk length";
 static const char ERR_MBULK_LINE[] =
@@ -125,7 +129,7 @@ read_number_line(struct resp_parser *ps, const char *buf, size_t len,
                  long long *n, const char *too_long, const char *bad)
 {
     size_t from = ps->scan > ps->pos ? ps->scan : ps->pos + 1;
-    size_t end = ps->pos + RESP_MAX_COUNT_LEN + 1;
+    size_t end = ps->pos + COUNT_LINE_MAX + 1;
     const char *cr;
     size_t at;
 
@@ -133,7 +137,7 @@ read_number_line(struct resp_parser *ps, const char *buf, size_t len,
     cr = from < end ? memchr(buf + from, '\r', end - from) : NULL;
     if (cr == NULL) {
         ps->scan = end > from ? end : from;
-        if (len - ps->pos > RESP_MAX_COUNT_LEN) {
+        if (len - ps->pos > COUNT_LINE_MAX) {
             return fail(ps, too_long);
         }
         return incomplete(ps, len + 1);

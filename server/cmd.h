@@ -101,7 +101,7 @@ bool cmd_arg_is(const struct resp_str *a, const char *word);
 /* Parses an argument as a long long (Redis's rules). Returns false if it is
  * not an integer or out of range. */
 bool cmd_arg_ll(const struct resp_str *a, long long *out);
-/* Parses an argument as a finite long double (INCRBYFLOAT). */
+/* Parses an argument as a long double that is not NaN (INCRBYFLOAT). */
 bool cmd_arg_ld(const struct resp_str *a, long double *out);
 
 /* Per-command counters for INFO commandstats. */

@@ -14,9 +14,11 @@
  * counts as success), as Redis does; OH_TIME_NONE (0) is never passed to
  * the engine to mean "expire now".
  *
- * SCAN copies the keys the engine yields into a scratch buffer, because
- * the reply starts with the cursor, known only after the engine call, and
- * the engine's key pointers are valid only inside its callback.
+ * SCAN walks the index one bucket at a time until COUNT keys were seen or
+ * 10 * COUNT buckets were visited (Redis's rule, so a small or sparse
+ * keyspace finishes in one call). It copies the keys into a scratch buffer,
+ * because the reply starts with the cursor, known only after the engine call,
+ * and the engine's key pointers are valid only inside its callback.
  */
 #include "cmd.h"
 #include "engine/engine.h"
@@ -29,8 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCAN_DEFAULT_COUNT 10   /* index slots per SCAN call (Redis's) */
-#define KEYS_BATCH_COUNT   1024 /* index slots per engine_scan() in KEYS */
+#define SCAN_DEFAULT_COUNT   10   /* keys per SCAN call (Redis's default) */
+#define SCAN_BUCKETS_PER_KEY 10   /* index buckets visited per key asked */
+#define KEYS_BATCH_COUNT     1024 /* index slots per engine_scan() in KEYS */
 
 /* Answers a failed engine_set(). */
 static void
@@ -402,6 +405,7 @@ struct scan_ctx {
     bool none;                      /* TYPE filter excludes every key */
     char *buf;                      /* OWNED: free() */
     size_t len, cap, n;
+    size_t seen; /* keys visited, matching or not */
     bool oom;
 };
 
@@ -412,6 +416,7 @@ scan_collect(void *arg, const char *key, size_t klen, oh_time expire_at)
     uint32_t l32 = (uint32_t)klen;
 
     (void)expire_at;
+    x->seen++;
     if (x->none || x->oom ||
         (x->pattern != NULL &&
          !util_glob_match(x->pattern->p, x->pattern->len, key, klen, false))) {
@@ -486,6 +491,22 @@ reply_scan(struct conn *c, uint64_t cursor, const struct scan_ctx *x)
     }
 }
 
+/* Visits index buckets one at a time from `cursor` until the keyspace is
+ * done, `count` keys were seen (before filtering) or 10 * count buckets
+ * were visited, as Redis does; returns the next cursor. */
+static uint64_t
+scan_steps(uint64_t cursor, uint64_t count, oh_time now, struct scan_ctx *x)
+{
+    uint64_t buckets = count > UINT64_MAX / SCAN_BUCKETS_PER_KEY
+                           ? UINT64_MAX
+                           : count * SCAN_BUCKETS_PER_KEY;
+
+    do {
+        cursor = engine_scan(cursor, 1, now, scan_collect, x);
+    } while (cursor != 0 && --buckets > 0 && x->seen < count && !x->oom);
+    return cursor;
+}
+
 void
 cmd_scan(struct conn *c, const struct cmd_req *r)
 {
@@ -500,7 +521,7 @@ cmd_scan(struct conn *c, const struct cmd_req *r)
     if (!parse_scan_opts(c, r, &x, &count)) {
         return;
     }
-    cursor = engine_scan(cursor, (size_t)count, r->now, scan_collect, &x);
+    cursor = scan_steps(cursor, (uint64_t)count, r->now, &x);
     if (x.oom) {
         reply_error_oom(c);
     } else {

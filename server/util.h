@@ -14,5 +14,5 @@ bool util_glob_match(const char *p, size_t plen, const char *s, size_t slen,
  * suffices). Returns the length, or 0 if it does not fit. */
 #define UTIL_LD_MAX 5120
 size_t util_ld2str(char *dst, size_t cap, long double v);
-/* Parses s[0..len) as a long double (no spaces, finite). */
+/* Parses s[0..len) as a long double (no spaces, not NaN; inf allowed). */
 bool util_str2ld(const char *s, size_t len, long double *out);

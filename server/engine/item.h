@@ -33,9 +33,18 @@
  * into the list of the segment holding its item, freed with it. */
 struct large {
     struct large *prev, *next;
-    uint64_t len; /* bytes of data */
+    uint32_t len_lo;  /* bytes of data, low 32 bits */
+    uint16_t len_hi;  /* bytes of data, high 16 bits */
+    uint16_t dead;    /* its item died while the segment was pinned */
     char data[];
 };
+_Static_assert(sizeof(struct large) == 24, "large header grew");
+
+static inline uint64_t
+large_len(const struct large *lg)
+{
+    return ((uint64_t)lg->len_hi << 32) | lg->len_lo;
+}
 
 /* A decoded item. Pointers are into segment memory. */
 struct item_view {

@@ -106,7 +106,7 @@ free_larges(struct seg *s)
     struct large *lg = s->large;
     while (lg != NULL) {
         struct large *next = lg->next;
-        arena.large_bytes -= sizeof(*lg) + lg->len;
+        arena.large_bytes -= sizeof(*lg) + large_len(lg);
         free(lg);
         lg = next;
     }
@@ -344,7 +344,7 @@ void
 seg_large_link(uint32_t id, struct large *lg)
 {
     struct seg *s = seg_at(id);
-    arena.large_bytes += sizeof(*lg) + lg->len;
+    arena.large_bytes += sizeof(*lg) + large_len(lg);
     lg->prev = NULL;
     lg->next = s->large;
     if (s->large != NULL) {
@@ -366,7 +366,21 @@ seg_large_unlink(uint32_t id, struct large *lg)
         lg->next->prev = lg->prev;
     }
     lg->prev = lg->next = NULL;
-    arena.large_bytes -= sizeof(*lg) + lg->len;
+    arena.large_bytes -= sizeof(*lg) + large_len(lg);
+}
+
+void
+seg_large_sweep(uint32_t id)
+{
+    struct large *lg = seg_at(id)->large;
+    while (lg != NULL) {
+        struct large *next = lg->next;
+        if (lg->dead) {
+            seg_large_unlink(id, lg);
+            free(lg);
+        }
+        lg = next;
+    }
 }
 
 uint64_t

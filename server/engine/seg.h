@@ -98,5 +98,7 @@ void seg_list_remove(struct seg_list *l, uint32_t id);
  * it) / unlinks it (the caller owns it again). */
 void seg_large_link(uint32_t id, struct large *lg);
 void seg_large_unlink(uint32_t id, struct large *lg);
+/* Frees the large values of segment `id` marked dead. */
+void seg_large_sweep(uint32_t id);
 /* Returns the bytes of all linked large values, headers included. */
 uint64_t seg_large_bytes(void);

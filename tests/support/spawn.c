@@ -597,7 +597,6 @@ spawn_start(struct spawn_server *s, const char *const *extra)
         return -1;
     }
     snprintf(s->log, sizeof(s->log), "%s/offheapd.log", s->dir);
-    snprintf(s->sockpath, sizeof(s->sockpath), "%s/offheapd.sock", s->dir);
     for (int i = 0; i < SPAWN_TRIES && rc == -1; i++) {
         rc = start_once(s, extra);
     }

@@ -27,7 +27,6 @@ struct spawn_server {
     pid_t pid;       /* 0 when external (OH_TEST_SERVER) */
     char dir[64];    /* temp working directory of a spawned server */
     char log[96];    /* its stdout/stderr, dir/offheapd.log */
-    char sockpath[108]; /* dir/offheapd.sock, free for --unixsocket */
     enum spawn_flavor flavor;
     int major, minor; /* redis_version (or offheap_version) numbers */
 };

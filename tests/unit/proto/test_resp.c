@@ -21,9 +21,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#define MAX_INLINE ((size_t)RESP_MAX_INLINE) /* bytes, as a size_t */
+
 /* ---- guard page ---- */
 
-#define GUARD_ROOM (1024 * 1024) /* bytes usable in front of the guard */
+#define GUARD_ROOM ((size_t)1 << 20) /* bytes usable in front of the guard */
 
 static char *guard_map;   /* GUARD_ROOM bytes, then one PROT_NONE page */
 static size_t guard_page; /* bytes per page */
@@ -62,7 +64,7 @@ guard_put(const char *src, size_t n)
 /* ---- helpers ---- */
 
 static const struct resp_limits default_limits = {RESP_MAX_ARGS, RESP_MAX_BULK,
-                                                  RESP_MAX_INLINE};
+                                                  MAX_INLINE};
 
 static struct resp_parser
 fresh_parser(void)
@@ -223,9 +225,11 @@ feed_request(struct feed *f, size_t start, size_t *avail,
         }
         if (rc == RESP_NEEDARGS) {
             f->needargs++;
+            struct resp_arg *more =
+                realloc(*args, ps.args_want * sizeof(**args));
+            assert_non_null(more);
+            *args = more;
             *cap = ps.args_want;
-            *args = realloc(*args, *cap * sizeof(**args));
-            assert_non_null(*args);
             continue;
         }
         if (*avail == f->n) {
@@ -449,7 +453,7 @@ static void
 test_resp_invalid_multibulk_length(void **state)
 {
     static const char msg[] = "Protocol error: invalid multibulk length";
-    const struct resp_limits small = {4, RESP_MAX_BULK, RESP_MAX_INLINE};
+    const struct resp_limits small = {4, RESP_MAX_BULK, MAX_INLINE};
 
     (void)state;
     expect_error("*3000000000\r\n", &default_limits, msg);
@@ -535,7 +539,7 @@ static void
 test_resp_invalid_bulk_length(void **state)
 {
     static const char msg[] = "Protocol error: invalid bulk length";
-    const struct resp_limits small = {RESP_MAX_ARGS, 5, RESP_MAX_INLINE};
+    const struct resp_limits small = {RESP_MAX_ARGS, 5, MAX_INLINE};
 
     (void)state;
     expect_error("*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$-10\r\n", &default_limits,
@@ -593,7 +597,7 @@ test_resp_bulk_not_followed_by_crlf(void **state)
 static void
 test_resp_request_too_big(void **state)
 {
-    const struct resp_limits huge = {RESP_MAX_ARGS, LLONG_MAX, RESP_MAX_INLINE};
+    const struct resp_limits huge = {RESP_MAX_ARGS, LLONG_MAX, MAX_INLINE};
     struct resp_parser ps = fresh_parser();
     struct resp_arg args[64];
     char line[64];
@@ -765,7 +769,7 @@ static void
 test_resp_too_big_inline_request(void **state)
 {
     const struct resp_limits small = {RESP_MAX_ARGS, RESP_MAX_BULK, 8};
-    size_t n = RESP_MAX_INLINE + 1;
+    size_t n = MAX_INLINE + 1;
     char *line = malloc(n + 1);
     struct resp_parser ps;
     struct resp_arg args[64];
@@ -793,7 +797,7 @@ test_resp_too_big_inline_request(void **state)
     f.first = f.step = 4099;
     f.lim = &default_limits;
     feed_all(&f);
-    assert_int_equal(f.outlen, 2 + RESP_MAX_INLINE);
+    assert_int_equal(f.outlen, 2 + MAX_INLINE);
     line[n - 1] = 'a';
     line[n] = '\n';
     f.n = n + 1;
@@ -828,7 +832,7 @@ test_resp_inline_needargs(void **state)
 static void
 test_resp_inline_too_many_arguments(void **state)
 {
-    const struct resp_limits small = {3, RESP_MAX_BULK, RESP_MAX_INLINE};
+    const struct resp_limits small = {3, RESP_MAX_BULK, MAX_INLINE};
 
     (void)state;
     expect_error("a b c d\n", &small, "Protocol error: too many arguments");
@@ -979,10 +983,13 @@ test_resp_needargs_growth(void **state)
         assert_int_equal(ps.args_want, wants[grown]);
         assert_int_equal(ps.nargs, cap);
         cap = ps.args_want;
-        args = realloc(args, cap * sizeof(*args));
+        struct resp_arg *more = realloc(args, cap * sizeof(*args));
+        assert_non_null(more);
+        args = more;
         grown++;
     }
     assert_int_equal(grown, 2);
+    assert_non_null(args);
     assert_int_equal(rc, (int)n);
     assert_int_equal(ps.nargs, 150);
     for (int i = 0; i < 150; i++) {

@@ -1,0 +1,830 @@
+/*
+ * gen.c -- generations over segments: append, scavenge, merge, expire.
+ *
+ * New items are appended to the open young segment. Young segments form a
+ * FIFO; when young holds more than young_pct of memory, a copy job scans
+ * its oldest segment: items read since written (slot freq > 0) are copied
+ * to the old generation, the rest are dropped and leave a ghost slot, so a
+ * key written again soon goes straight to old (S3-FIFO's small queue and
+ * ghost queue). Without memory pressure every live item is promoted: young
+ * then only sorts items into TTL groups.
+ *
+ *   young: [sealed] -> [sealed] -> [open]          (append here)
+ *            ^ scavenged first
+ *   old:   [seg] -> [seg] -> [merge dst] -> ...    FIFO; merges take the
+ *            ^ merged first                        head, append the result
+ *   TTL slots: ttl_open[h(expiry bucket)] = open old segment
+ *
+ * Old segments are opened per TTL slot: an item's slot is a hash of its
+ * absolute expiry rounded to a width of ~1/32 of its TTL (128 ms .. 17
+ * min), so a segment holds items expiring close together. Every segment
+ * records the exact [min_exp, max_exp] of what it holds; the expiry scan
+ * frees a whole segment once max_exp <= now (O(1): its slots die by
+ * epoch), so nothing expires early and expired memory comes back as soon
+ * as its segment's last item expires. Reads check each item's own expiry.
+ *
+ * Eviction (policy generational, at maxmemory - headroom): a JOB_EVICT
+ * merges the merge_n oldest old segments into one fresh segment, keeping
+ * items with freq > 0 (decremented: CLOCK in bulk) until it is full, and
+ * drops the rest. JOB_COMPACT uses the same copy to merge sparse segments
+ * (deletes, overwrites) keeping everything. A set that finds no room does
+ * bounded inline work (expiry scan) then drops one whole victim segment.
+ * Under noeviction nothing live is ever dropped: sets fail with OH_NOMEM.
+ *
+ * Invariants: seg.live_items counts the index slots pointing into the
+ * segment; eng.count is their sum. A job's sources and target are `busy`
+ * and never victims. A pinned segment is never reused: dropping it retires
+ * it (freed on the last release); a job never moves a large value out of a
+ * pinned segment.
+ *
+ * Cost and budget: every job is a cursor (segment, offset) advanced item
+ * by item; gen_step() charges ITEM_NS per item against the caller's budget
+ * (estimated, the engine never reads the clock), so a step of 50 us copies
+ * about 250 items. Dropping a segment is O(1) plus freeing its large
+ * values.
+ *
+ * Rejected: per-item LRU links (16 B/item, a write on every hit); slab
+ * size classes (calcify after a size shift); eager removal of index slots
+ * when a segment is freed (O(items), ~1 ms per 1 MiB segment); TTL buckets
+ * rounded down (Segcache: items expire early).
+ */
+#include "gen.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "index.h"
+
+#define ITEM_NS      200 /* per item examined by a copy job */
+#define SEGCHECK_NS  5   /* per segment looked at by the expiry scan */
+#define DROP_NS      300 /* per whole segment dropped */
+#define INLINE_CHECK 256 /* segments the inline expiry scan looks at */
+#define VICTIM_PROBE 8   /* segments looked at to pick a victim */
+
+struct engine_state eng;
+
+/* ---- memory ---- */
+
+uint64_t
+gen_mem_used(void)
+{
+    struct index_stats st;
+    index_stats_get(&st);
+    return (uint64_t)seg_used() * eng.seg_size + seg_large_bytes() + st.bytes;
+}
+
+uint64_t
+gen_young_bytes(void)
+{
+    return (uint64_t)eng.young.n * eng.seg_size;
+}
+
+uint64_t
+gen_old_bytes(void)
+{
+    return (uint64_t)eng.old.n * eng.seg_size;
+}
+
+static bool
+room_for(uint64_t bytes)
+{
+    return eng.maxmemory == 0 || gen_mem_used() + bytes <= eng.maxmemory;
+}
+
+/* Bytes kept free under maxmemory so jobs can take a target segment. */
+static uint64_t
+headroom(void)
+{
+    uint64_t h = eng.maxmemory / 32;
+    return h > 2ull * eng.seg_size ? h : 2ull * eng.seg_size;
+}
+
+static bool
+pressure(void)
+{
+    return eng.maxmemory != 0 && !eng.noevict &&
+           gen_mem_used() + 2 * headroom() >= eng.maxmemory;
+}
+
+static uint64_t
+young_target(void)
+{
+    uint64_t base = eng.maxmemory != 0 ? eng.maxmemory : gen_mem_used();
+    return base / 100 * eng.young_pct;
+}
+
+/* ---- segment lifecycle ---- */
+
+void
+gen_setup(void)
+{
+    seg_list_init(&eng.young);
+    seg_list_init(&eng.old);
+    eng.young_open = SEG_NIL;
+    for (unsigned i = 0; i < GEN_TTL_SLOTS_MAX; i++) {
+        eng.ttl_open[i] = SEG_NIL;
+    }
+    memset(&eng.job, 0, sizeof(eng.job));
+    eng.job.dst = SEG_NIL;
+    eng.exp_cursor = eng.compact_cursor = 0;
+    eng.count = 0;
+}
+
+void
+gen_teardown(void)
+{
+    memset(&eng.job, 0, sizeof(eng.job));
+}
+
+static void
+seal(uint32_t id)
+{
+    struct seg *s = seg_at(id);
+    if (!s->open) {
+        return;
+    }
+    s->open = 0;
+    if (s->state == SEG_YOUNG && eng.young_open == id) {
+        eng.young_open = SEG_NIL;
+    } else if (s->state == SEG_OLD && eng.ttl_open[s->ttl_slot] == id) {
+        eng.ttl_open[s->ttl_slot] = SEG_NIL;
+    }
+}
+
+/* Takes a segment off its generation and frees it (or retires it if
+ * pinned). Its remaining live items are counted as gone. */
+static void
+drop_seg(uint32_t id)
+{
+    struct seg *s = seg_at(id);
+    seal(id);
+    seg_list_remove(s->state == SEG_YOUNG ? &eng.young : &eng.old, id);
+    eng.count -= s->live_items;
+    if (s->pins > 0) {
+        seg_retire(id);
+    } else {
+        seg_return(id);
+    }
+}
+
+static void
+evict_seg(uint32_t id)
+{
+    INCR_N(&eng.m, engine_evicted, seg_at(id)->live_items);
+    INCR(&eng.m, engine_segments_dropped);
+    drop_seg(id);
+}
+
+static bool
+seg_all_expired(const struct seg *s, oh_time now)
+{
+    return (s->state == SEG_YOUNG || s->state == SEG_OLD) && !s->busy &&
+           !s->persist && s->wpos > 0 && s->max_exp <= now;
+}
+
+static void
+expire_seg(uint32_t id)
+{
+    INCR_N(&eng.m, engine_expired, seg_at(id)->live_items);
+    INCR_N(&eng.m, engine_expired_bytes, eng.seg_size);
+    INCR(&eng.m, engine_expired_segments);
+    drop_seg(id);
+}
+
+/* Checks up to n segments from the expiry cursor, freeing expired ones.
+ * Returns the number freed; *cost is charged. */
+static unsigned
+expire_scan(oh_time now, uint32_t n, int64_t *cost)
+{
+    unsigned freed = 0;
+    uint32_t nids = seg_count_ids();
+    if (n > nids) {
+        n = nids;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (eng.exp_cursor >= nids) {
+            eng.exp_cursor = 0;
+        }
+        uint32_t id = eng.exp_cursor++;
+        *cost += SEGCHECK_NS;
+        if (seg_all_expired(seg_at(id), now)) {
+            expire_seg(id);
+            *cost += DROP_NS;
+            freed++;
+        }
+    }
+    return freed;
+}
+
+static bool
+victim_ok(const struct seg *s)
+{
+    return !s->busy && s->pins == 0;
+}
+
+static uint32_t
+first_victim(const struct seg_list *l)
+{
+    uint32_t id = l->head;
+    for (unsigned i = 0; id != SEG_NIL && i < VICTIM_PROBE; i++) {
+        if (victim_ok(seg_at(id))) {
+            return id;
+        }
+        id = seg_at(id)->next;
+    }
+    return SEG_NIL;
+}
+
+/* Picks a segment to drop whole: the oldest young one while young is over
+ * its share, else the oldest old one. */
+static uint32_t
+pick_victim(void)
+{
+    uint32_t id = SEG_NIL;
+    if (gen_young_bytes() > young_target() || eng.old.n == 0) {
+        id = first_victim(&eng.young);
+    }
+    if (id == SEG_NIL) {
+        id = first_victim(&eng.old);
+    }
+    if (id == SEG_NIL) {
+        id = first_victim(&eng.young);
+    }
+    return id;
+}
+
+/* Does a bounded amount of work to free memory. Returns true if some was
+ * freed (or may have been). */
+static bool
+reclaim_one(oh_time now)
+{
+    int64_t cost = 0;
+    if (expire_scan(now, INLINE_CHECK, &cost) > 0) {
+        return true;
+    }
+    if (eng.noevict || eng.maxmemory == 0) {
+        return false;
+    }
+    uint32_t id = pick_victim();
+    if (id == SEG_NIL) {
+        return false;
+    }
+    evict_seg(id);
+    return true;
+}
+
+/* Borrows a segment within maxmemory. Under noeviction writers leave one
+ * segment free so a compaction can always start (`job` may take it). */
+static uint32_t
+new_seg(seg_state state, bool job, oh_time now)
+{
+    uint64_t need = eng.seg_size;
+    if (eng.noevict && !job) {
+        need += eng.seg_size;
+    }
+    for (int tries = 0; tries < 16; tries++) {
+        if (room_for(need)) {
+            return seg_borrow(state, now);
+        }
+        if (!reclaim_one(now)) {
+            break;
+        }
+    }
+    return SEG_NIL;
+}
+
+int
+gen_reserve(uint64_t bytes, oh_time now)
+{
+    if (eng.noevict) {
+        bytes += eng.seg_size;
+    }
+    for (int tries = 0; tries < 64; tries++) {
+        if (room_for(bytes)) {
+            return 0;
+        }
+        if (!reclaim_one(now)) {
+            break;
+        }
+    }
+    return OH_NOMEM;
+}
+
+/* ---- append ---- */
+
+static unsigned
+ttl_slot(oh_time exp, oh_time now)
+{
+    if (exp == OH_TIME_NONE || eng.ttl_slots < 2) {
+        return 0;
+    }
+    uint64_t ttl = exp > now ? (uint64_t)(exp - now) : 1;
+    unsigned shift = 63u - (unsigned)__builtin_clzll(ttl);
+    shift = shift > 12 ? shift - 5 : 7;
+    if (shift > 20) {
+        shift = 20;
+    }
+    uint64_t key = ((uint64_t)exp >> shift) * 64 + shift;
+    key *= 0x9e3779b97f4a7c15ull;
+    return 1 + (unsigned)((key >> 32) % (eng.ttl_slots - 1));
+}
+
+static uint32_t
+open_seg(bool old, unsigned slot, bool job, oh_time now)
+{
+    uint32_t id = new_seg(old ? SEG_OLD : SEG_YOUNG, job, now);
+    if (id == SEG_NIL) {
+        return SEG_NIL;
+    }
+    struct seg *s = seg_at(id);
+    s->open = 1;
+    s->ttl_slot = (uint16_t)slot;
+    if (old) {
+        seg_list_push(&eng.old, id);
+        eng.ttl_open[slot] = id;
+    } else {
+        seg_list_push(&eng.young, id);
+        eng.young_open = id;
+    }
+    return id;
+}
+
+static size_t
+put_size(const struct gen_put *it, oh_time base)
+{
+    return item_size(it->klen, it->vlen, item_exp_mode(it->expire_at, base),
+                     it->large != NULL);
+}
+
+/* Writes `it` at the end of segment id (which has room) and accounts it.
+ * Returns the offset. */
+static uint32_t
+seg_write(uint32_t id, const struct gen_put *it)
+{
+    struct seg *s = seg_at(id);
+    uint32_t off = s->wpos;
+    size_t n = item_write(s->mem + off, s->base, it->key, it->klen, it->val,
+                          it->vlen, it->expire_at, it->large);
+    s->wpos += (uint32_t)n;
+    s->live_items++;
+    s->live_bytes += (uint32_t)n;
+    if (it->large != NULL) {
+        seg_large_link(id, it->large);
+    }
+    gen_note_expiry(id, it->expire_at);
+    return off;
+}
+
+void
+gen_note_expiry(uint32_t id, oh_time expire_at)
+{
+    struct seg *s = seg_at(id);
+    if (expire_at == OH_TIME_NONE) {
+        s->persist = 1;
+        return;
+    }
+    if (expire_at < s->min_exp) {
+        s->min_exp = expire_at;
+    }
+    if (expire_at > s->max_exp) {
+        s->max_exp = expire_at;
+    }
+}
+
+static bool
+fits(uint32_t id, const struct gen_put *it)
+{
+    const struct seg *s = seg_at(id);
+    return s->wpos + put_size(it, s->base) <= eng.seg_size;
+}
+
+int
+gen_put(const struct gen_put *it, bool old, oh_time now, uint32_t *seg,
+        uint32_t *off)
+{
+    unsigned slot = old ? ttl_slot(it->expire_at, now) : 0;
+    uint32_t id = old ? eng.ttl_open[slot] : eng.young_open;
+    if (id != SEG_NIL && !fits(id, it)) {
+        seal(id);
+        id = SEG_NIL;
+    }
+    if (id == SEG_NIL) {
+        id = open_seg(old, slot, false, now);
+        if (id == SEG_NIL || !fits(id, it)) {
+            return OH_NOMEM;
+        }
+    }
+    *seg = id;
+    *off = seg_write(id, it);
+    return 0;
+}
+
+/* ---- killing items ---- */
+
+void
+gen_unlink(uint64_t slot)
+{
+    uint32_t id = slot_seg(slot);
+    struct seg *s = seg_at(id);
+    struct item_view v;
+    item_parse(s->mem + slot_off(slot), s->base, &v);
+    s->live_items--;
+    s->live_bytes -= v.total;
+    if (v.large != NULL && s->pins == 0) {
+        seg_large_unlink(id, v.large);
+        free(v.large);
+    } else if (v.large != NULL) {
+        v.large->dead = 1;
+    }
+}
+
+void
+gen_kill(uint64_t *slot, bool ghost)
+{
+    gen_unlink(*slot);
+    if (ghost) {
+        index_ghost(slot);
+    } else {
+        index_clear(slot);
+    }
+    eng.count--;
+}
+
+/* ---- copy jobs ---- */
+
+static void
+job_release(void)
+{
+    for (unsigned i = eng.job.cur; i < eng.job.nsrc; i++) {
+        seg_at(eng.job.src[i])->busy = 0;
+    }
+    if (eng.job.dst != SEG_NIL) {
+        seg_at(eng.job.dst)->busy = 0;
+    }
+    memset(&eng.job, 0, sizeof(eng.job));
+    eng.job.dst = SEG_NIL;
+}
+
+/* Drops a source the job is done with (or gives up on: its remaining live
+ * items are evicted). */
+static void
+job_drop_src(uint32_t id)
+{
+    struct seg *s = seg_at(id);
+    s->busy = 0;
+    if (s->live_items > 0) {
+        INCR_N(&eng.m, engine_evicted, s->live_items);
+    }
+    drop_seg(id);
+}
+
+/* Ends the job: the sources not yet read are dropped whole. */
+static void
+job_finish(void)
+{
+    gen_job_kind kind = eng.job.kind;
+    while (eng.job.cur < eng.job.nsrc) {
+        job_drop_src(eng.job.src[eng.job.cur++]);
+    }
+    if (kind == JOB_EVICT) {
+        INCR(&eng.m, engine_merges);
+    } else if (kind == JOB_COMPACT) {
+        INCR(&eng.m, engine_compactions);
+    }
+    job_release();
+}
+
+/* Replaces a full compaction target by a fresh one. */
+static bool
+job_roll_dst(oh_time now)
+{
+    uint32_t dst = seg_borrow(SEG_OLD, now);
+    if (dst == SEG_NIL) {
+        return false;
+    }
+    seg_at(eng.job.dst)->busy = 0;
+    seg_at(dst)->busy = 1;
+    seg_list_push(&eng.old, dst);
+    eng.job.dst = dst;
+    return true;
+}
+
+/* Copies the live item of `slot` (view v) into segment dst. Returns false
+ * if it does not fit. */
+static bool
+copy_to(uint32_t dst, uint64_t *slot, const struct item_view *v,
+        unsigned freq)
+{
+    uint32_t src = slot_seg(*slot);
+    struct gen_put it = {v->key, v->klen, v->val, v->vlen, v->expire_at,
+                         v->large};
+    if (!fits(dst, &it)) {
+        return false;
+    }
+    if (v->large != NULL) {
+        seg_large_unlink(src, v->large);
+    }
+    struct seg *s = seg_at(src);
+    s->live_items--;
+    s->live_bytes -= v->total;
+    uint32_t off = seg_write(dst, &it);
+    *slot = slot_make(slot_tag(*slot), seg_at(dst)->epoch, dst, off, freq);
+    INCR(&eng.m, engine_items_moved);
+    return true;
+}
+
+/* Promotes a young item into the old generation. */
+static bool
+promote(uint64_t *slot, const struct item_view *v, oh_time now)
+{
+    unsigned slotn = ttl_slot(v->expire_at, now);
+    uint32_t dst = eng.ttl_open[slotn];
+    struct gen_put it = {v->key, v->klen, v->val, v->vlen, v->expire_at,
+                         v->large};
+    if (dst != SEG_NIL && !fits(dst, &it)) {
+        seal(dst);
+        dst = SEG_NIL;
+    }
+    if (dst == SEG_NIL) {
+        dst = open_seg(true, slotn, true, now);
+        if (dst == SEG_NIL) {
+            return false;
+        }
+    }
+    if (!copy_to(dst, slot, v, 0)) {
+        return false;
+    }
+    INCR(&eng.m, engine_promoted);
+    return true;
+}
+
+typedef enum { STEP_NEXT, STEP_STOP, STEP_ABORT } step_rc;
+
+/* Handles one live item of a job source. */
+static step_rc
+job_item(uint64_t *slot, const struct item_view *v, oh_time now)
+{
+    unsigned freq = slot_freq(*slot);
+    bool src_pinned = seg_at(slot_seg(*slot))->pins > 0;
+    if (item_expired(v->expire_at, now)) {
+        INCR(&eng.m, engine_expired);
+        gen_kill(slot, false);
+        return STEP_NEXT;
+    }
+    if (v->large != NULL && src_pinned) {
+        return STEP_ABORT;
+    }
+    switch (eng.job.kind) {
+    case JOB_SCAVENGE:
+        if ((freq > 0 || !pressure()) && promote(slot, v, now)) {
+            return STEP_NEXT;
+        }
+        if (eng.noevict || eng.maxmemory == 0) {
+            return STEP_ABORT;
+        }
+        INCR(&eng.m, engine_evicted);
+        gen_kill(slot, true);
+        return STEP_NEXT;
+    case JOB_EVICT:
+        if (freq == 0) {
+            INCR(&eng.m, engine_evicted);
+            gen_kill(slot, false);
+            return STEP_NEXT;
+        }
+        return copy_to(eng.job.dst, slot, v, freq - 1) ? STEP_NEXT
+                                                       : STEP_STOP;
+    default:
+        if (copy_to(eng.job.dst, slot, v, freq)) {
+            return STEP_NEXT;
+        }
+        return job_roll_dst(now) && copy_to(eng.job.dst, slot, v, freq)
+                   ? STEP_NEXT
+                   : STEP_ABORT;
+    }
+}
+
+/* Examines the item at the job cursor. */
+static step_rc
+job_advance(oh_time now)
+{
+    uint32_t id = eng.job.src[eng.job.cur];
+    struct seg *s = seg_at(id);
+    if (eng.job.off >= s->wpos) {
+        eng.job.cur++;
+        eng.job.off = 0;
+        job_drop_src(id);
+        return eng.job.cur < eng.job.nsrc ? STEP_NEXT : STEP_STOP;
+    }
+    uint32_t off = eng.job.off;
+    struct item_view v;
+    item_parse(s->mem + off, s->base, &v);
+    uint64_t *slot = index_lookup(v.key, v.klen, index_hash(v.key, v.klen),
+                                  NULL);
+    if (slot == NULL || slot_seg(*slot) != id || slot_off(*slot) != off) {
+        eng.job.off += v.total;
+        return STEP_NEXT;
+    }
+    step_rc rc = job_item(slot, &v, now);
+    if (rc == STEP_NEXT) {
+        eng.job.off += v.total;
+    }
+    return rc;
+}
+
+static bool
+job_run(oh_time now, int64_t *budget)
+{
+    while (eng.job.kind != JOB_NONE && *budget > 0) {
+        step_rc rc = job_advance(now);
+        *budget -= ITEM_NS;
+        if (rc == STEP_STOP) {
+            job_finish();
+            *budget -= DROP_NS * 4;
+        } else if (rc == STEP_ABORT) {
+            job_release();
+        }
+    }
+    return eng.job.kind != JOB_NONE;
+}
+
+static void
+job_add_src(uint32_t id)
+{
+    seal(id);
+    seg_at(id)->busy = 1;
+    eng.job.src[eng.job.nsrc++] = id;
+}
+
+static bool
+start_scavenge(void)
+{
+    uint32_t id = eng.young.head;
+    if (eng.young.n < 2 || id == eng.young_open || seg_at(id)->busy) {
+        return false;
+    }
+    eng.job.kind = JOB_SCAVENGE;
+    job_add_src(id);
+    return true;
+}
+
+/* Starts a merge of sources already added, into a fresh target. */
+static bool
+start_merge(gen_job_kind kind, oh_time now)
+{
+    uint32_t dst = SEG_NIL;
+    if (eng.job.nsrc >= 2) {
+        /* under noeviction a compaction may overshoot maxmemory by this
+         * one segment: it gives back nsrc - 1 */
+        if (!room_for(eng.seg_size) && !eng.noevict) {
+            reclaim_one(now);
+        }
+        dst = seg_borrow(SEG_OLD, now);
+    }
+    if (dst == SEG_NIL) {
+        job_release();
+        return false;
+    }
+    seg_at(dst)->busy = 1;
+    seg_list_push(&eng.old, dst);
+    eng.job.kind = kind;
+    eng.job.dst = dst;
+    return true;
+}
+
+static bool
+start_evict(oh_time now)
+{
+    uint32_t id = eng.old.head;
+    for (unsigned i = 0; id != SEG_NIL && i < 2 * eng.merge_n; i++) {
+        uint32_t next = seg_at(id)->next;
+        if (!seg_at(id)->busy && eng.job.nsrc < eng.merge_n) {
+            job_add_src(id);
+        }
+        id = next;
+    }
+    return start_merge(JOB_EVICT, now);
+}
+
+/* Looks at up to n segments for sparse old ones worth merging. */
+static bool
+start_compact(oh_time now, uint32_t n, int64_t *cost)
+{
+    uint32_t nids = seg_count_ids();
+    uint64_t sum = 0, limit = (uint64_t)eng.seg_size * 95 / 100;
+    unsigned pct = eng.compact_pct;
+    if (eng.maxmemory != 0 && gen_mem_used() + headroom() > eng.maxmemory) {
+        pct = pct < 60 ? 60 : pct; /* short of memory: merge 2 -> 1 too */
+    }
+    uint64_t sparse = (uint64_t)eng.seg_size * pct / 100;
+    for (uint32_t i = 0; i < n && i < nids; i++) {
+        if (eng.compact_cursor >= nids) {
+            eng.compact_cursor = 0;
+        }
+        struct seg *s = seg_at(eng.compact_cursor++);
+        *cost += SEGCHECK_NS;
+        if ((s->state != SEG_OLD && s->state != SEG_YOUNG) || s->open ||
+            s->busy || s->live_bytes > sparse ||
+            sum + s->live_bytes > limit * eng.merge_n) {
+            continue;
+        }
+        sum += s->live_bytes;
+        job_add_src(eng.compact_cursor - 1);
+        if (eng.job.nsrc == eng.merge_n) {
+            break;
+        }
+    }
+    /* worth it only if the live bytes fit in fewer segments */
+    while (eng.job.nsrc > 0 && sum > limit * (eng.job.nsrc - 1)) {
+        struct seg *last = seg_at(eng.job.src[--eng.job.nsrc]);
+        last->busy = 0;
+        sum -= last->live_bytes;
+    }
+    return start_merge(JOB_COMPACT, now);
+}
+
+/* Starts the most needed job, if any. */
+static void
+job_pick(oh_time now, int64_t *cost)
+{
+    uint64_t used = gen_mem_used();
+    bool over = eng.maxmemory != 0 && !eng.noevict &&
+                used + headroom() > eng.maxmemory;
+    bool stuck = eng.noevict && !room_for(eng.seg_size);
+    if (!stuck && gen_young_bytes() > young_target() && start_scavenge()) {
+        return;
+    }
+    if (over && start_evict(now)) {
+        return;
+    }
+    if (eng.maxmemory == 0 || eng.noevict ||
+        used + eng.seg_size <= eng.maxmemory) {
+        start_compact(now, 256, cost);
+    }
+}
+
+/* ---- the step ---- */
+
+/* Drops whole segments while over maxmemory (it was lowered). */
+static void
+enforce_limit(int64_t *budget)
+{
+    while (!eng.noevict && eng.maxmemory != 0 && *budget > 0 &&
+           gen_mem_used() > eng.maxmemory) {
+        uint32_t id = pick_victim();
+        if (id == SEG_NIL) {
+            return;
+        }
+        evict_seg(id);
+        *budget -= DROP_NS;
+    }
+}
+
+bool
+gen_step(oh_time now, int64_t *budget)
+{
+    int64_t cost = 0;
+    expire_scan(now, (uint32_t)(*budget / 4 / SEGCHECK_NS) + 1, &cost);
+    *budget -= cost;
+    enforce_limit(budget);
+    if (eng.job.kind == JOB_NONE && *budget > 0) {
+        cost = 0;
+        job_pick(now, &cost);
+        *budget -= cost;
+    }
+    bool more = job_run(now, budget);
+    return more || (eng.young.n >= 2 && gen_young_bytes() > young_target()) ||
+           (eng.maxmemory != 0 && gen_mem_used() > eng.maxmemory &&
+            !eng.noevict);
+}
+
+/* ---- flush ---- */
+
+static void
+flush_list(struct seg_list *l)
+{
+    while (l->head != SEG_NIL) {
+        uint32_t id = l->head;
+        seg_at(id)->busy = 0;
+        seal(id);
+        seg_list_remove(l, id);
+        if (seg_at(id)->pins > 0) {
+            seg_retire(id);
+        } else {
+            seg_return(id);
+        }
+    }
+}
+
+void
+gen_flush(void)
+{
+    memset(&eng.job, 0, sizeof(eng.job));
+    eng.job.dst = SEG_NIL;
+    flush_list(&eng.young);
+    flush_list(&eng.old);
+    eng.young_open = SEG_NIL;
+    for (unsigned i = 0; i < GEN_TTL_SLOTS_MAX; i++) {
+        eng.ttl_open[i] = SEG_NIL;
+    }
+    eng.count = 0;
+}

@@ -1,0 +1,581 @@
+/* test_engine.c: unit tests of the engine facade (engine.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/engine.h"
+
+#define T0 ((oh_time)1700000000000) /* ms */
+
+/* clang-format off */
+#define DEF_OPT_UINT(f, n, s)  (f) = (n)
+#define DEF_OPT_BYTES(f, n, s) (f) = (n)
+#define DEF_OPT_BOOL(f, n, s)  (f) = (n)
+#define DEF_OPT_OCTAL(f, n, s) (f) = (n)
+#define DEF_OPT_STR(f, n, s)   (f) = (char *)(s)
+#define DEF_OPT_ENUM(f, n, s)  (f) = (char *)(s)
+/* clang-format on */
+
+static struct oh_config cfg;
+
+static void
+cfg_fill(uint64_t maxmemory, const char *policy)
+{
+    memset(&cfg, 0, sizeof(cfg));
+#define X(name, type, num, str, min, max, flags, choices, desc)                \
+    DEF_##type(cfg.name, num, str);
+    OH_OPTIONS(X)
+#undef X
+    cfg.maxmemory = maxmemory;
+    cfg.maxmemory_policy = (char *)policy;
+}
+
+static int
+setup_nolimit(void **state)
+{
+    (void)state;
+    cfg_fill(0, "generational");
+    return engine_setup(&cfg);
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    engine_teardown();
+    return 0;
+}
+
+static int
+set_str(const char *k, const char *v, oh_time exp, unsigned flags,
+        oh_time now)
+{
+    return engine_set(k, strlen(k), v, strlen(v), exp, flags, now);
+}
+
+/* Returns 1 if k holds exactly v at now. */
+static int
+has(const char *k, const char *v, oh_time now)
+{
+    struct engine_item it;
+    if (engine_get(k, strlen(k), now, &it) != 1) {
+        return 0;
+    }
+    int ok = it.vlen == strlen(v) && memcmp(it.val, v, it.vlen) == 0 &&
+             it.klen == strlen(k) && memcmp(it.key, k, it.klen) == 0;
+    engine_release(&it);
+    assert_int_equal(it.pin, 0);
+    return ok ? 1 : -1;
+}
+
+static void
+test_engine_set_get(void **state)
+{
+    (void)state;
+    assert_int_equal(set_str("a", "1", 0, 0, T0), 1);
+    assert_int_equal(has("a", "1", T0), 1);
+    assert_int_equal(has("b", "1", T0), 0);
+    assert_int_equal(set_str("a", "22", 0, 0, T0), 1);
+    assert_int_equal(has("a", "22", T0), 1);
+    assert_int_equal(engine_count(), 1);
+    /* binary keys and empty values */
+    char k[3] = {'x', 0, 'y'};
+    assert_int_equal(engine_set(k, 3, "", 0, 0, 0, T0), 1);
+    struct engine_item it;
+    assert_int_equal(engine_get(k, 3, T0, &it), 1);
+    assert_int_equal(it.vlen, 0);
+    engine_release(&it);
+    assert_int_equal(engine_get(k, 2, T0, &it), 0);
+    assert_int_equal(engine_count(), 2);
+    assert_int_equal(engine_del(k, 3, T0), 1);
+    assert_int_equal(engine_del(k, 3, T0), 0);
+    assert_int_equal(engine_count(), 1);
+}
+
+static void
+test_engine_set_flags(void **state)
+{
+    (void)state;
+    assert_int_equal(set_str("k", "v", 0, ENGINE_SET_XX, T0), 0);
+    assert_int_equal(set_str("k", "v", 0, ENGINE_SET_NX, T0), 1);
+    assert_int_equal(set_str("k", "w", 0, ENGINE_SET_NX, T0), 0);
+    assert_int_equal(has("k", "v", T0), 1);
+    assert_int_equal(set_str("k", "w", 0, ENGINE_SET_XX, T0), 1);
+    assert_int_equal(has("k", "w", T0), 1);
+    assert_int_equal(set_str("k", "x", T0 + 1000, 0, T0), 1);
+    assert_int_equal(set_str("k", "y", 0, ENGINE_SET_KEEPTTL, T0), 1);
+    struct engine_item it;
+    assert_int_equal(engine_peek("k", 1, T0, &it), 1);
+    assert_int_equal(it.expire_at, T0 + 1000);
+    engine_release(&it);
+    /* an expiry in the past deletes */
+    assert_int_equal(set_str("k", "z", T0 - 1, 0, T0), 1);
+    assert_int_equal(has("k", "z", T0), 0);
+    assert_int_equal(engine_count(), 0);
+}
+
+static void
+test_engine_expiry_exact(void **state)
+{
+    (void)state;
+    assert_int_equal(set_str("e", "v", T0 + 5000, 0, T0), 1);
+    assert_int_equal(has("e", "v", T0 + 4999), 1);
+    assert_int_equal(has("e", "v", T0 + 5000), 0);
+    assert_int_equal(engine_count(), 0);
+    /* far expiries use the 64-bit form */
+    oh_time far = T0 + (oh_time)100 * 24 * 3600 * 1000;
+    assert_int_equal(set_str("f", "v", far, 0, T0), 1);
+    struct engine_item it;
+    assert_int_equal(engine_peek("f", 1, T0, &it), 1);
+    assert_int_equal(it.expire_at, far);
+    engine_release(&it);
+    assert_int_equal(has("f", "v", far - 1), 1);
+    assert_int_equal(has("f", "v", far), 0);
+}
+
+static oh_time
+ttl_of(const char *k, oh_time now)
+{
+    struct engine_item it;
+    if (engine_peek(k, strlen(k), now, &it) != 1) {
+        return -2;
+    }
+    oh_time e = it.expire_at;
+    engine_release(&it);
+    return e;
+}
+
+static void
+test_engine_expire_persist(void **state)
+{
+    (void)state;
+    assert_int_equal(engine_expire("n", 1, T0 + 10, T0), 0);
+    assert_int_equal(set_str("p", "val", 0, 0, T0), 1);
+    /* none -> expiry needs a rewrite */
+    assert_int_equal(engine_expire("p", 1, T0 + 100, T0), 1);
+    assert_int_equal(ttl_of("p", T0), T0 + 100);
+    assert_int_equal(has("p", "val", T0 + 99), 1);
+    /* in place */
+    assert_int_equal(engine_expire("p", 1, T0 + 200, T0), 1);
+    assert_int_equal(ttl_of("p", T0), T0 + 200);
+    /* persist in place */
+    assert_int_equal(engine_expire("p", 1, OH_TIME_NONE, T0), 1);
+    assert_int_equal(ttl_of("p", T0 + 100000), OH_TIME_NONE);
+    assert_int_equal(engine_expire("p", 1, T0 + 300, T0), 1);
+    assert_int_equal(has("p", "val", T0 + 300), 0);
+    assert_int_equal(set_str("q", "v", 0, 0, T0), 1);
+    assert_int_equal(engine_expire("q", 1, T0, T0), 1);
+    assert_int_equal(engine_count(), 0);
+    assert_int_equal(engine_touch("q", 1, T0), 0);
+    assert_int_equal(set_str("q", "v", 0, 0, T0), 1);
+    assert_int_equal(engine_touch("q", 1, T0), 1);
+    assert_true(engine_usage("q", 1, T0) >= 2 + 8);
+    assert_int_equal(engine_usage("zz", 2, T0), 0);
+}
+
+static void
+test_engine_many_keys_and_flush(void **state)
+{
+    (void)state;
+    char k[32], v[64];
+    for (int i = 0; i < 200000; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        snprintf(v, sizeof(v), "value-%d", i * 7);
+        assert_int_equal(set_str(k, v, 0, 0, T0), 1);
+    }
+    assert_int_equal(engine_count(), 200000);
+    for (int i = 0; i < 200000; i += 7) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        snprintf(v, sizeof(v), "value-%d", i * 7);
+        assert_int_equal(has(k, v, T0), 1);
+    }
+    while (engine_step(T0, 50)) {
+    }
+    for (int i = 0; i < 200000; i += 3) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        snprintf(v, sizeof(v), "value-%d", i * 7);
+        assert_int_equal(has(k, v, T0), 1);
+    }
+    engine_flush();
+    assert_int_equal(engine_count(), 0);
+    assert_int_equal(has("key:5", "value-35", T0), 0);
+    assert_int_equal(set_str("a", "b", 0, 0, T0), 1);
+    assert_int_equal(has("a", "b", T0), 1);
+}
+
+static void
+test_engine_large_values(void **state)
+{
+    (void)state;
+    size_t n = 3 * 1024 * 1024;
+    char *big = malloc(n);
+    for (size_t i = 0; i < n; i++) {
+        big[i] = (char)(i * 31);
+    }
+    assert_int_equal(engine_set("big", 3, big, n, 0, 0, T0), 1);
+    struct engine_item it;
+    assert_int_equal(engine_get("big", 3, T0, &it), 1);
+    assert_int_equal(it.vlen, n);
+    assert_memory_equal(it.val, big, n);
+    /* overwrite while pinned: the view stays valid */
+    assert_int_equal(engine_set("big", 3, "small", 5, 0, 0, T0), 1);
+    assert_memory_equal(it.val, big, n);
+    engine_release(&it);
+    assert_int_equal(has("big", "small", T0), 1);
+    assert_int_equal(engine_set("big", 3, big, n, 0, 0, T0), 1);
+    assert_int_equal(engine_del("big", 3, T0), 1);
+    struct engine_memory m;
+    engine_memory(&m);
+    assert_true(m.used_bytes < n);
+    free(big);
+}
+
+static void
+test_engine_pin_survives_flush(void **state)
+{
+    (void)state;
+    assert_int_equal(set_str("pk", "pinned-value", 0, 0, T0), 1);
+    struct engine_item it;
+    assert_int_equal(engine_get("pk", 2, T0, &it), 1);
+    engine_flush();
+    char k[32];
+    for (int i = 0; i < 100000; i++) {
+        snprintf(k, sizeof(k), "fill:%d", i);
+        assert_int_equal(set_str(k, "xxxxxxxxxxxxxxxxxxxxxxxx", 0, 0, T0), 1);
+    }
+    assert_memory_equal(it.val, "pinned-value", 12);
+    engine_release(&it);
+}
+
+struct seen {
+    uint8_t *bits;
+    size_t n;
+    size_t calls;
+};
+
+static void
+scan_fn(void *arg, const char *key, size_t klen, oh_time expire_at)
+{
+    struct seen *s = arg;
+    char buf[32];
+    (void)expire_at;
+    assert_true(klen < sizeof(buf));
+    memcpy(buf, key, klen);
+    buf[klen] = 0;
+    long i = strtol(buf + 2, NULL, 10);
+    if (i >= 0 && (size_t)i < s->n) {
+        s->bits[i] = 1;
+    }
+    s->calls++;
+}
+
+static void
+test_engine_scan_during_resize(void **state)
+{
+    (void)state;
+    enum { N = 20000, M = 60000 };
+    char k[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(k, sizeof(k), "s:%d", i);
+        assert_int_equal(set_str(k, "v", 0, 0, T0), 1);
+    }
+    struct seen s = {calloc(M, 1), M, 0};
+    uint64_t cur = 0;
+    int round = 0, added = N;
+    do {
+        cur = engine_scan(cur, 10, T0, scan_fn, &s);
+        /* grow the table (and later shrink it) while scanning */
+        for (int j = 0; j < 20 && added < M; j++, added++) {
+            snprintf(k, sizeof(k), "s:%d", added);
+            set_str(k, "v", 0, 0, T0);
+        }
+        if (round++ % 7 == 0) {
+            engine_step(T0, 20);
+        }
+    } while (cur != 0);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(s.bits[i], 1);
+    }
+    /* shrink while scanning: delete the later keys */
+    memset(s.bits, 0, M);
+    cur = 0;
+    int del = N;
+    do {
+        cur = engine_scan(cur, 5, T0, scan_fn, &s);
+        for (int j = 0; j < 200 && del < added; j++, del++) {
+            snprintf(k, sizeof(k), "s:%d", del);
+            engine_del(k, strlen(k), T0);
+        }
+        engine_step(T0, 50);
+    } while (cur != 0);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(s.bits[i], 1);
+    }
+    free(s.bits);
+}
+
+static void
+test_engine_random(void **state)
+{
+    (void)state;
+    struct engine_item it;
+    assert_int_equal(engine_random(T0, 1, &it), 0);
+    set_str("r1", "a", T0 + 10, 0, T0);
+    set_str("r2", "b", 0, 0, T0);
+    for (uint64_t seed = 0; seed < 50; seed++) {
+        assert_int_equal(engine_random(T0 + 20, seed, &it), 1);
+        assert_memory_equal(it.key, "r2", 2);
+        engine_release(&it);
+    }
+}
+
+/* ---- expiry reclaim, memory ---- */
+
+static void
+fill_ttl(int n, oh_time exp, oh_time now)
+{
+    char k[16], v[33];
+    memset(v, 'v', 32);
+    v[32] = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof(k), "k%011d", i);
+        assert_int_equal(engine_set(k, 12, v, 32, exp, 0, now), 1);
+    }
+}
+
+static void
+test_engine_expired_memory_returns(void **state)
+{
+    (void)state;
+    enum { N = 300000 };
+    fill_ttl(N, T0 + 3600 * 1000, T0);
+    for (int i = 0; i < 100; i++) {
+        engine_step(T0 + i, 50);
+    }
+    struct engine_memory m0, m1;
+    engine_memory(&m0);
+    const struct engine_metrics *em = engine_metrics_get();
+    print_message("  300k 12/32 items: used %.1f B/item (index %.1f B/item), "
+                  "young %llu old %llu segs\n",
+                  (double)m0.used_bytes / N, (double)m0.index_bytes / N,
+                  (unsigned long long)em->engine_young_segments_curr,
+                  (unsigned long long)em->engine_old_segments_curr);
+    /* nothing early */
+    oh_time t = T0 + 3600 * 1000;
+    assert_int_equal(has("k00000000007", "", t - 1), -1);
+    /* steps of 50 us, 100 per second, for one second after T */
+    for (int i = 0; i < 100; i++) {
+        engine_step(t + i * 10, 50);
+    }
+    engine_memory(&m1);
+    print_message("  used before %llu after %llu (index %llu)\n",
+                  (unsigned long long)m0.used_bytes,
+                  (unsigned long long)m1.used_bytes,
+                  (unsigned long long)m1.index_bytes);
+    assert_true(m1.used_bytes - m1.index_bytes <=
+                (m0.used_bytes - m0.index_bytes) / 100);
+    assert_int_equal(has("k00000000007", "", t), 0);
+    assert_true(engine_metrics_get()->engine_step_max_us <= 60);
+}
+
+static int
+setup_limit(void **state)
+{
+    (void)state;
+    cfg_fill(8 * 1024 * 1024, "allkeys-lru");
+    return engine_setup(&cfg);
+}
+
+static int
+setup_noevict(void **state)
+{
+    (void)state;
+    cfg_fill(8 * 1024 * 1024, "noeviction");
+    return engine_setup(&cfg);
+}
+
+static void
+test_engine_maxmemory_evicts(void **state)
+{
+    (void)state;
+    char k[32], v[128];
+    struct engine_memory m;
+    for (int i = 0; i < 400000; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        snprintf(v, sizeof(v), "%0100d", i);
+        assert_int_equal(set_str(k, v, 0, 0, T0), 1);
+        if (i % 64 == 0) {
+            engine_step(T0, 50);
+        }
+        engine_memory(&m);
+        assert_true(m.used_bytes <= m.maxmemory);
+    }
+    int hits = 0;
+    for (int i = 0; i < 400000; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        snprintf(v, sizeof(v), "%0100d", i);
+        int h = has(k, v, T0);
+        assert_true(h >= 0);
+        hits += h;
+    }
+    assert_true(hits > 10000);
+    assert_int_equal(hits, (int)engine_count());
+    assert_true(engine_metrics_get()->engine_evicted > 0);
+}
+
+static void
+test_engine_noeviction_keeps_data(void **state)
+{
+    (void)state;
+    char k[32], v[128];
+    int stored = 0;
+    for (int i = 0; i < 400000; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        snprintf(v, sizeof(v), "%0100d", i);
+        int rc = set_str(k, v, 0, 0, T0);
+        if (rc == OH_NOMEM) {
+            break;
+        }
+        assert_int_equal(rc, 1);
+        stored++;
+        if (i % 64 == 0) {
+            engine_step(T0, 50);
+        }
+    }
+    assert_true(stored > 10000 && stored < 400000);
+    for (int i = 0; i < 100; i++) {
+        engine_step(T0, 50);
+    }
+    for (int i = 0; i < stored; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        snprintf(v, sizeof(v), "%0100d", i);
+        assert_int_equal(has(k, v, T0), 1);
+    }
+    assert_int_equal(engine_metrics_get()->engine_evicted, 0);
+    /* deleting makes room again (after compaction) */
+    for (int i = 0; i < stored; i += 2) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        assert_int_equal(engine_del(k, strlen(k), T0), 1);
+    }
+    for (int i = 0; i < 2000; i++) {
+        engine_step(T0, 50);
+    }
+    assert_int_equal(set_str("after", "x", 0, 0, T0), 1);
+    for (int i = 1; i < stored; i += 2) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        snprintf(v, sizeof(v), "%0100d", i);
+        assert_int_equal(has(k, v, T0), 1);
+    }
+}
+
+static void
+test_engine_compaction_reclaims(void **state)
+{
+    (void)state;
+    char k[32], v[128];
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < 50000; i++) {
+            snprintf(k, sizeof(k), "key:%d", i);
+            snprintf(v, sizeof(v), "%0100d", i + round);
+            assert_int_equal(set_str(k, v, 0, 0, T0), 1);
+        }
+    }
+    for (int i = 0; i < 20000; i++) {
+        engine_step(T0, 50);
+    }
+    struct engine_memory m;
+    engine_memory(&m);
+    print_message("  after overwrites: used %llu live %llu\n",
+                  (unsigned long long)m.used_bytes,
+                  (unsigned long long)m.live_bytes);
+    assert_true(m.used_bytes - m.index_bytes < m.live_bytes * 2);
+    for (int i = 0; i < 50000; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        snprintf(v, sizeof(v), "%0100d", i + 4);
+        assert_int_equal(has(k, v, T0), 1);
+    }
+}
+
+static void
+test_engine_ghost_hit(void **state)
+{
+    (void)state;
+    char k[32], v[128];
+    memset(v, 'g', 100);
+    v[100] = 0;
+    for (int i = 0; i < 300000; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        assert_int_equal(set_str(k, v, 0, 0, T0), 1);
+        if (i % 32 == 0) {
+            engine_step(T0, 50);
+        }
+    }
+    for (int i = 0; i < 300000; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        if (has(k, v, T0) == 0) {
+            set_str(k, v, 0, 0, T0);
+        }
+    }
+    const struct engine_metrics *m = engine_metrics_get();
+    print_message("  ghost hits %llu promoted %llu merges %llu dropped segs "
+                  "%llu\n",
+                  (unsigned long long)m->engine_ghost_hits,
+                  (unsigned long long)m->engine_promoted,
+                  (unsigned long long)m->engine_merges,
+                  (unsigned long long)m->engine_segments_dropped);
+    assert_true(m->engine_ghost_hits > 0);
+}
+
+static void
+test_engine_metrics_table(void **state)
+{
+    (void)state;
+    set_str("a", "b", 0, 0, T0);
+    const struct engine_metrics *m = engine_metrics_get();
+    size_t n = 0;
+    for (const struct metric_desc *d = engine_metric_descs; d->name; d++) {
+        n++;
+    }
+    assert_int_equal(n * sizeof(uint64_t), sizeof(struct engine_metrics));
+    assert_int_equal(m->engine_keys_curr, 1);
+    assert_int_equal(m->engine_set, 1);
+    engine_metrics_reset();
+    assert_int_equal(engine_metrics_get()->engine_set, 0);
+    assert_int_equal(engine_metrics_get()->engine_keys_curr, 1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup_nolimit, teardown)
+        T(test_engine_set_get),
+        T(test_engine_set_flags),
+        T(test_engine_expiry_exact),
+        T(test_engine_expire_persist),
+        T(test_engine_many_keys_and_flush),
+        T(test_engine_large_values),
+        T(test_engine_pin_survives_flush),
+        T(test_engine_scan_during_resize),
+        T(test_engine_random),
+        T(test_engine_expired_memory_returns),
+        T(test_engine_compaction_reclaims),
+        T(test_engine_metrics_table),
+#undef T
+        cmocka_unit_test_setup_teardown(test_engine_maxmemory_evicts,
+                                        setup_limit, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_ghost_hit, setup_limit,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_engine_noeviction_keeps_data,
+                                        setup_noevict, teardown),
+    };
+    return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+}
