@@ -78,7 +78,11 @@ typedef enum {
     X(dir,                     OPT_STR,   0,            ".",          0,   0,           OPT_STATIC, NULL,                       \
       "working directory (snapshots are written here)")                                                                       \
     X(databases,               OPT_UINT,  1,            NULL,         1,   1,           OPT_STATIC, NULL,                       \
-      "number of databases (offheapd has one: SELECT 0)")
+      "number of databases (offheapd has one: SELECT 0)")                                                                     \
+    X(save,                    OPT_STR,   0,            "",           0,   0,           OPT_LIVE,   NULL,                       \
+      "snapshot schedule as \"<seconds> <changes> ...\" pairs (empty: only on shutdown and SAVE)")                             \
+    X(appendonly,              OPT_BOOL,  0,            NULL,         0,   0,           OPT_STATIC, NULL,                       \
+      "offheapd keeps no append-only file: always no")
 /* clang-format on */
 
 #define OH_OPTIONS(X) OH_SERVER_OPTIONS(X) ENGINE_OPTIONS(X)

@@ -106,7 +106,7 @@ run_shell_test() {
     name=${script#"$ROOT"/}
     log="$LOG_DIR/$(basename "$script").log"
     echo "==> $name"
-    timeout -k 10 "$BIN_TIMEOUT" bash "$script" >"$log" 2>&1
+    (cd "$ROOT" && timeout -k 10 "$BIN_TIMEOUT" bash "$script") >"$log" 2>&1
     rc=$?
     cat "$log"
     last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)

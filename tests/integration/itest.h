@@ -128,10 +128,9 @@ itest_check(redisReply *r, int type, const char *str, long long slen,
                type == REDIS_REPLY_ERROR)) {
         size_t want_len = slen < 0 ? strlen(str) : (size_t)slen;
 
-        ok = slen < 0 ? (r->len >= want_len &&
-                         memcmp(r->str, str, want_len) == 0)
-                      : (r->len == want_len &&
-                         memcmp(r->str, str, want_len) == 0);
+        ok = slen < 0
+                 ? (r->len >= want_len && memcmp(r->str, str, want_len) == 0)
+                 : (r->len == want_len && memcmp(r->str, str, want_len) == 0);
     } else if (ok && type == REDIS_REPLY_INTEGER) {
         ok = r->integer == n;
     }
@@ -202,7 +201,8 @@ itest_check(redisReply *r, int type, const char *str, long long slen,
 #define SKIP_UNLESS_OFFHEAP()                                                  \
     do {                                                                       \
         if (!spawn_is_offheap(&itest_srv)) {                                   \
-            print_message("    (offheapd-specific: skipped on this server)\n"); \
+            print_message(                                                     \
+                "    (offheapd-specific: skipped on this server)\n");          \
             skip();                                                            \
         }                                                                      \
     } while (0)
@@ -212,7 +212,7 @@ itest_check(redisReply *r, int type, const char *str, long long slen,
 #define SKIP_IF_EXTERNAL()                                                     \
     do {                                                                       \
         if (spawn_external()) {                                                \
-            print_message("    (needs a spawned server: skipped)\n");         \
+            print_message("    (needs a spawned server: skipped)\n");          \
             skip();                                                            \
         }                                                                      \
     } while (0)
@@ -250,8 +250,8 @@ itest_raw_expect(struct raw_conn *rc, const char *want, bool prefix,
     size_t n = 0;
     char *r = rc == NULL ? NULL : raw_reply(rc, ITEST_TIMEOUT_S * 1000, &n);
     size_t wl = strlen(want);
-    bool ok = r != NULL && (prefix ? n >= wl : n == wl) &&
-              memcmp(r, want, wl) == 0;
+    bool ok =
+        r != NULL && (prefix ? n >= wl : n == wl) && memcmp(r, want, wl) == 0;
 
     if (!ok) {
         char w[400], g[400];
@@ -272,7 +272,8 @@ itest_raw_expect(struct raw_conn *rc, const char *want, bool prefix,
     free(r);
 }
 
-#define RAW_EXPECT(rc, want) itest_raw_expect((rc), (want), false, __FILE__, __LINE__)
+#define RAW_EXPECT(rc, want)                                                   \
+    itest_raw_expect((rc), (want), false, __FILE__, __LINE__)
 #define RAW_EXPECT_PREFIX(rc, want)                                            \
     itest_raw_expect((rc), (want), true, __FILE__, __LINE__)
 
@@ -364,4 +365,5 @@ itest_teardown(void **state)
     return spawn_alive(&itest_srv) ? 0 : -1;
 }
 
-#define ITEST(fn) cmocka_unit_test_setup_teardown(fn, itest_setup, itest_teardown)
+#define ITEST(fn)                                                              \
+    cmocka_unit_test_setup_teardown(fn, itest_setup, itest_teardown)

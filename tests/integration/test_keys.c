@@ -460,12 +460,14 @@ test_keys_keys(void **state)
     redisContext *c = *state;
 
     EXPECT_OK(c, "MSET hello 1 hallo 2 hxllo 3 heeello 4 h*llo 5 other 6");
-    assert_int_equal(keys_match(c, "*", " hello hallo hxllo heeello h*llo "
-                                        "other "),
+    assert_int_equal(keys_match(c, "*",
+                                " hello hallo hxllo heeello h*llo "
+                                "other "),
                      6);
     assert_int_equal(keys_match(c, "h?llo", " hello hallo hxllo h*llo "), 4);
-    assert_int_equal(keys_match(c, "h*llo", " hello hallo hxllo heeello "
-                                            "h*llo "),
+    assert_int_equal(keys_match(c, "h*llo",
+                                " hello hallo hxllo heeello "
+                                "h*llo "),
                      5);
     assert_int_equal(keys_match(c, "h[ae]llo", " hello hallo "), 2);
     assert_int_equal(keys_match(c, "h[^e]llo", " hallo hxllo h*llo "), 3);

@@ -75,8 +75,9 @@ test_multi_execabort(void **state)
 
     EXPECT_OK(c, "MULTI");
     EXPECT_STATUS(c, "QUEUED", "SET a 1");
-    EXPECT_ERR(c, "ERR unknown command 'nosuchcmd', with args beginning "
-                  "with: 'x' ",
+    EXPECT_ERR(c,
+               "ERR unknown command 'nosuchcmd', with args beginning "
+               "with: 'x' ",
                "nosuchcmd x");
     EXPECT_STATUS(c, "QUEUED", "SET b 2");
     EXPECT_ERR(c, EXECABORT, "EXEC");
@@ -237,8 +238,7 @@ test_multi_unwatch(void **state)
     ASSERT_RSTR(r->element[0], "9");
     freeReplyObject(r);
     EXPECT_OK(c, "UNWATCH");
-    EXPECT_ERR(c, "ERR wrong number of arguments for 'watch' command",
-               "WATCH");
+    EXPECT_ERR(c, "ERR wrong number of arguments for 'watch' command", "WATCH");
     redisFree(d);
 }
 

@@ -300,8 +300,8 @@ test_protocol_big_value_in_pieces(void **state)
     redisContext *c = *state;
     size_t vl = 1024 * 1024;
     char hdr[64];
-    int hl = snprintf(hdr, sizeof(hdr), "*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$%zu\r\n",
-                      vl);
+    int hl = snprintf(hdr, sizeof(hdr),
+                      "*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$%zu\r\n", vl);
     char *v = malloc(vl + 2);
     struct raw_conn *rc = open_raw();
     redisReply *r;

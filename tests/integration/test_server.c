@@ -115,8 +115,7 @@ test_server_select(void **state)
     redisContext *c = *state;
 
     EXPECT_OK(c, "SELECT 0");
-    EXPECT_ERR(c, "ERR value is not an integer or out of range",
-               "SELECT abc");
+    EXPECT_ERR(c, "ERR value is not an integer or out of range", "SELECT abc");
     EXPECT_ERR(c, "ERR DB index is out of range", "SELECT -1");
     EXPECT_ERR(c, "ERR DB index is out of range", "SELECT 100000");
     EXPECT_ERR(c, "ERR wrong number of arguments for 'select' command",
@@ -134,13 +133,32 @@ test_server_select_one_offheap(void **state)
     EXPECT_OK(c, "SELECT 0");
 }
 
+/* offheapd has no persistence to reload: DEBUG RELOAD is refused and
+ * nothing is lost. */
+static void
+test_server_offheap_differences(void **state)
+{
+    redisContext *c = *state;
+    redisReply *r;
+
+    SKIP_UNLESS_OFFHEAP();
+    EXPECT_OK(c, "SET k v");
+    EXPECT_ERR_PREFIX(c, "ERR", "DEBUG RELOAD");
+    EXPECT_STR(c, "v", "GET k");
+    r = CMD(c, "CONFIG GET databases");
+    ASSERT_TYPE(r, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 2);
+    ASSERT_RSTR(r->element[1], "1");
+    freeReplyObject(r);
+}
+
 /* ---- HELLO AUTH ---- */
 
 /* Checks a RESP2 HELLO reply: the 7 fields in Redis's order. */
 static void
 check_hello2(redisReply *r, long long id)
 {
-    static const char *const keys[] = {"server", "version", "proto", "id",
+    static const char *const keys[] = {"server", "version", "proto",  "id",
                                        "mode",   "role",    "modules"};
 
     ASSERT_TYPE(r, REDIS_REPLY_ARRAY);
@@ -445,8 +463,7 @@ test_server_config_get(void **state)
     ASSERT_RSTR(r->element[0], "maxmemory");
     ASSERT_TYPE(r->element[1], REDIS_REPLY_STRING);
     assert_true(r->element[1]->len > 0);
-    assert_true(strspn(r->element[1]->str, "0123456789") ==
-                r->element[1]->len);
+    assert_true(strspn(r->element[1]->str, "0123456789") == r->element[1]->len);
     freeReplyObject(r);
     snprintf(port, sizeof(port), "%d", itest_srv.port);
     r = CMD(c, "CONFIG GET port");
@@ -567,8 +584,7 @@ test_server_time(void **state)
     assert_true(llabs(sec - (long long)time(NULL)) <= 5);
     assert_true(usec >= 0 && usec < 1000000);
     freeReplyObject(r);
-    EXPECT_ERR(c, "ERR wrong number of arguments for 'time' command",
-               "TIME x");
+    EXPECT_ERR(c, "ERR wrong number of arguments for 'time' command", "TIME x");
 }
 
 /* ---- generic errors ---- */
@@ -578,13 +594,15 @@ test_server_unknown_command(void **state)
 {
     redisContext *c = *state;
 
-    EXPECT_ERR(c, "ERR unknown command 'FOO', with args beginning with: 'a' "
-                  "'b' ",
+    EXPECT_ERR(c,
+               "ERR unknown command 'FOO', with args beginning with: 'a' "
+               "'b' ",
                "FOO a b");
-    EXPECT_ERR(c, "ERR unknown command 'foo', with args beginning with: ",
-               "foo");
-    EXPECT_ERR(c, "ERR unknown command 'NoSuch', with args beginning with: "
-                  "'x' ",
+    EXPECT_ERR(c,
+               "ERR unknown command 'foo', with args beginning with: ", "foo");
+    EXPECT_ERR(c,
+               "ERR unknown command 'NoSuch', with args beginning with: "
+               "'x' ",
                "NoSuch x");
     EXPECT_STATUS(c, "PONG", "PING");
 }
@@ -595,13 +613,11 @@ test_server_wrong_arity(void **state)
     redisContext *c = *state;
 
     EXPECT_ERR(c, "ERR wrong number of arguments for 'get' command", "GET");
-    EXPECT_ERR(c, "ERR wrong number of arguments for 'get' command",
-               "GET a b");
+    EXPECT_ERR(c, "ERR wrong number of arguments for 'get' command", "GET a b");
     EXPECT_ERR(c, "ERR wrong number of arguments for 'get' command", "gEt");
     EXPECT_ERR(c, "ERR wrong number of arguments for 'set' command", "SET a");
     EXPECT_ERR(c, "ERR wrong number of arguments for 'del' command", "DEL");
-    EXPECT_ERR(c, "ERR wrong number of arguments for 'mset' command",
-               "MSET a");
+    EXPECT_ERR(c, "ERR wrong number of arguments for 'mset' command", "MSET a");
     EXPECT_ERR(c, "ERR wrong number of arguments for 'mset' command",
                "MSET a b c");
     EXPECT_ERR(c, "ERR wrong number of arguments for 'msetnx' command",
@@ -687,8 +703,8 @@ test_server_command_count_list(void **state)
     for (size_t i = 0; i < r->elements; i++) {
         ASSERT_TYPE(r->element[i], REDIS_REPLY_ARRAY);
         if (strcmp(r->element[i]->element[0]->str, "incrbyfloat") == 0) {
-            check_cmd_info(r->element[i], "incrbyfloat", 3, "write",
-                           "denyoom", 1, 1, 1);
+            check_cmd_info(r->element[i], "incrbyfloat", 3, "write", "denyoom",
+                           1, 1, 1);
             found = true;
         }
     }
@@ -741,6 +757,7 @@ main(void)
         ITEST(test_server_quit),
         ITEST(test_server_select),
         ITEST(test_server_select_one_offheap),
+        ITEST(test_server_offheap_differences),
         ITEST(test_server_hello2),
         ITEST(test_server_hello_errors),
         ITEST(test_server_auth_without_password),

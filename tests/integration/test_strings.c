@@ -36,7 +36,7 @@ int_reply(redisContext *c, const char *cmd, const char *key)
     do {                                                                       \
         long long t_ = int_reply((c), "TTL", (key));                           \
         if (t_ < (lo) || t_ > (hi)) {                                          \
-            print_error("TTL %s = %lld, expected [%lld, %lld]\n", (key), t_, \
+            print_error("TTL %s = %lld, expected [%lld, %lld]\n", (key), t_,   \
                         (long long)(lo), (long long)(hi));                     \
             fail();                                                            \
         }                                                                      \
@@ -47,7 +47,7 @@ int_reply(redisContext *c, const char *cmd, const char *key)
     do {                                                                       \
         long long t_ = int_reply((c), "PTTL", (key));                          \
         if (t_ < (lo) || t_ > (hi)) {                                          \
-            print_error("PTTL %s = %lld, expected [%lld, %lld]\n", (key), t_,\
+            print_error("PTTL %s = %lld, expected [%lld, %lld]\n", (key), t_,  \
                         (long long)(lo), (long long)(hi));                     \
             fail();                                                            \
         }                                                                      \
@@ -140,12 +140,9 @@ test_strings_set_expiry_errors(void **state)
     redisContext *c = *state;
 
     EXPECT_ERR(c, "ERR invalid expire time in 'set' command", "SET k v EX 0");
-    EXPECT_ERR(c, "ERR invalid expire time in 'set' command",
-               "SET k v EX -1");
-    EXPECT_ERR(c, "ERR invalid expire time in 'set' command",
-               "SET k v PX 0");
-    EXPECT_ERR(c, "ERR invalid expire time in 'set' command",
-               "SET k v EXAT 0");
+    EXPECT_ERR(c, "ERR invalid expire time in 'set' command", "SET k v EX -1");
+    EXPECT_ERR(c, "ERR invalid expire time in 'set' command", "SET k v PX 0");
+    EXPECT_ERR(c, "ERR invalid expire time in 'set' command", "SET k v EXAT 0");
     EXPECT_ERR(c, "ERR invalid expire time in 'set' command",
                "SET k v EX 9999999999999999");
     EXPECT_ERR(c, "ERR invalid expire time in 'set' command",
@@ -228,8 +225,7 @@ test_strings_setnx_setex_psetex(void **state)
     ASSERT_TTL(c, "k", 99, 100);
     EXPECT_OK(c, "PSETEX p 100000 v");
     ASSERT_PTTL(c, "p", 98000, 100000);
-    EXPECT_ERR(c, "ERR invalid expire time in 'setex' command",
-               "SETEX k 0 v");
+    EXPECT_ERR(c, "ERR invalid expire time in 'setex' command", "SETEX k 0 v");
     EXPECT_ERR(c, "ERR invalid expire time in 'setex' command",
                "SETEX k -10 v");
     EXPECT_ERR(c, "ERR invalid expire time in 'psetex' command",
@@ -265,8 +261,7 @@ test_strings_getex(void **state)
     ASSERT_PTTL(c, "k", 398000, 400000);
     EXPECT_STR(c, "v", "GETEX k PERSIST");
     EXPECT_INT(c, -1, "TTL k");
-    EXPECT_ERR(c, "ERR invalid expire time in 'getex' command",
-               "GETEX k EX 0");
+    EXPECT_ERR(c, "ERR invalid expire time in 'getex' command", "GETEX k EX 0");
     EXPECT_ERR(c, "ERR invalid expire time in 'getex' command",
                "GETEX k EX -5");
     EXPECT_ERR(c, "ERR invalid expire time in 'getex' command",
@@ -429,13 +424,12 @@ static void
 test_strings_incr_errors(void **state)
 {
     redisContext *c = *state;
-    static const char *const bad[] = {"abc", " 1", "1 ", "1.5", "01",
-                                      "",    "+1", "1e3"};
+    static const char *const bad[] = {"abc", " 1", "1 ", "1.5",
+                                      "01",  "",   "+1", "1e3"};
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         EXPECT_OK(c, "SET s %s", bad[i]);
-        EXPECT_ERR(c, "ERR value is not an integer or out of range",
-                   "INCR s");
+        EXPECT_ERR(c, "ERR value is not an integer or out of range", "INCR s");
     }
     EXPECT_OK(c, "SET s 1");
     EXPECT_ERR(c, "ERR value is not an integer or out of range",
@@ -444,18 +438,15 @@ test_strings_incr_errors(void **state)
                "INCRBY s 9223372036854775808");
     EXPECT_OK(c, "SET n 9223372036854775807");
     EXPECT_ERR(c, "ERR increment or decrement would overflow", "INCR n");
-    EXPECT_ERR(c, "ERR increment or decrement would overflow",
-               "INCRBY n 1");
+    EXPECT_ERR(c, "ERR increment or decrement would overflow", "INCRBY n 1");
     EXPECT_STR(c, "9223372036854775807", "GET n");
     EXPECT_ERR(c, "ERR decrement would overflow",
                "DECRBY n -9223372036854775808");
     EXPECT_OK(c, "SET n -9223372036854775808");
     EXPECT_ERR(c, "ERR increment or decrement would overflow", "DECR n");
-    EXPECT_ERR(c, "ERR increment or decrement would overflow",
-               "INCRBY n -1");
+    EXPECT_ERR(c, "ERR increment or decrement would overflow", "INCRBY n -1");
     EXPECT_INT(c, -9223372036854775807LL, "INCR n");
-    EXPECT_ERR(c, "ERR wrong number of arguments for 'incr' command",
-               "INCR");
+    EXPECT_ERR(c, "ERR wrong number of arguments for 'incr' command", "INCR");
 }
 
 static void

@@ -264,9 +264,17 @@ value_len(const char *p, size_t len, int depth)
     }
     line = (size_t)(nl - p) + 1;
     switch (p[0]) {
-    case '+': case '-': case ':': case '_': case '#': case ',': case '(':
+    case '+':
+    case '-':
+    case ':':
+    case '_':
+    case '#':
+    case ',':
+    case '(':
         return (ssize_t)line;
-    case '$': case '!': case '=':
+    case '$':
+    case '!':
+    case '=':
         if (!line_number(p, nl, &n)) {
             return -1;
         }
@@ -277,7 +285,11 @@ value_len(const char *p, size_t len, int depth)
             return 0;
         }
         return (ssize_t)(line + (size_t)n + 2);
-    case '*': case '~': case '>': case '%': case '|':
+    case '*':
+    case '~':
+    case '>':
+    case '%':
+    case '|':
         if (!line_number(p, nl, &n)) {
             return -1;
         }
@@ -522,8 +534,8 @@ wait_ready(struct spawn_server *s, int *status)
             return -1;
         }
         r = raw_ask(s->host, s->port, "PING\r\n", 1000);
-        if (r != NULL && (strncmp(r, "+PONG", 5) == 0 ||
-                          strncmp(r, "-NOAUTH", 7) == 0)) {
+        if (r != NULL &&
+            (strncmp(r, "+PONG", 5) == 0 || strncmp(r, "-NOAUTH", 7) == 0)) {
             free(r);
             return 0;
         }
@@ -541,8 +553,7 @@ start_external(struct spawn_server *s)
     size_t hl = colon == NULL ? 0 : (size_t)(colon - e);
 
     if (colon == NULL || hl == 0 || hl >= sizeof(s->host)) {
-        fprintf(stderr, "spawn: OH_TEST_SERVER must be host:port, not %s\n",
-                e);
+        fprintf(stderr, "spawn: OH_TEST_SERVER must be host:port, not %s\n", e);
         return -1;
     }
     memcpy(s->host, e, hl);
@@ -601,7 +612,7 @@ spawn_start(struct spawn_server *s, const char *const *extra)
         rc = start_once(s, extra);
     }
     if (rc != 0) {
-        fprintf(stderr, "spawn: %s did not answer PING within %d ms\n",
+        fprintf(stderr, "spawn: %s did not start and answer PING (%d ms)\n",
                 server_binary(), SPAWN_READY_MS);
         print_log(s);
         spawn_stop(s);
@@ -623,8 +634,8 @@ spawn_alive(struct spawn_server *s)
         return false;
     }
     if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
-        fprintf(stderr, "spawn: server pid %d died, status 0x%x\n",
-                (int)s->pid, status);
+        fprintf(stderr, "spawn: server pid %d died, status 0x%x\n", (int)s->pid,
+                status);
         print_log(s);
         s->pid = -1;
         return false;
@@ -668,8 +679,7 @@ spawn_stop(struct spawn_server *s)
             rc = -1;
         } else if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) &&
                    !(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM)) {
-            fprintf(stderr, "spawn: server exited with status 0x%x\n",
-                    status);
+            fprintf(stderr, "spawn: server exited with status 0x%x\n", status);
             rc = -1;
         }
     }

@@ -24,9 +24,9 @@ enum spawn_flavor {
 struct spawn_server {
     char host[64];
     int port;
-    pid_t pid;       /* 0 when external (OH_TEST_SERVER) */
-    char dir[64];    /* temp working directory of a spawned server */
-    char log[96];    /* its stdout/stderr, dir/offheapd.log */
+    pid_t pid;    /* 0 when external (OH_TEST_SERVER) */
+    char dir[64]; /* temp working directory of a spawned server */
+    char log[96]; /* its stdout/stderr, dir/offheapd.log */
     enum spawn_flavor flavor;
     int major, minor; /* redis_version (or offheap_version) numbers */
 };
