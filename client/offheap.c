@@ -153,7 +153,13 @@ reply_integer(const redisReadTask *task, long long value)
 static void *
 reply_nil(const redisReadTask *task)
 {
-    return reply_create(task);
+    offheap_reply_t *r = reply_create(task);
+
+    /* the task says '$' or '*' for $-1 and *-1: the reply is nil */
+    if (r != NULL) {
+        r->type = OFFHEAP_REPLY_NIL;
+    }
+    return r;
 }
 
 static void

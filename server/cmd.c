@@ -107,6 +107,7 @@ call(struct conn *c, const struct cmd_def *d, const struct cmd_req *r)
     uint64_t errors = reply_error_count;
     uint64_t t0 = ev_monotonic_us();
     c->last_cmd = (int)id;
+    c->last_sub = NULL;
     d->handler(c, r);
     cmd_stats[id].usec += ev_monotonic_us() - t0;
     cmd_stats[id].calls++;
@@ -148,6 +149,35 @@ cmd_call_queued(struct conn *c, const struct cmd_req *r)
     if (d != NULL) {
         call(c, d, r);
     }
+}
+
+void
+cmd_sub_dispatch(struct conn *c, const struct cmd_req *r, const char *parent,
+                 const struct cmd_sub *subs)
+{
+    const struct resp_str *name = &r->argv[1];
+    for (const struct cmd_sub *s = subs; s->name != NULL; s++) {
+        if (!cmd_arg_is(name, s->name)) {
+            continue;
+        }
+        c->last_sub = s->name;
+        bool ok = s->arity > 0 ? r->argc == s->arity : r->argc >= -s->arity;
+        if (!ok) {
+            reply_errorf(c, "ERR wrong number of arguments for '%s|%s' command",
+                         parent, s->name);
+            return;
+        }
+        s->handler(c, r);
+        return;
+    }
+    char upper[CMD_NAME_MAX];
+    size_t i = 0;
+    for (; parent[i] != '\0' && i + 1 < sizeof(upper); i++) {
+        upper[i] = (char)toupper((unsigned char)parent[i]);
+    }
+    upper[i] = '\0';
+    reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                 (int)(name->len < 128 ? name->len : 128), name->p, upper);
 }
 
 /* ---- COMMAND ---- */
@@ -202,33 +232,70 @@ command_list(struct conn *c)
     }
 }
 
-void
-cmd_command(struct conn *c, const struct cmd_req *r)
+static void
+command_count(struct conn *c, const struct cmd_req *r)
 {
-    if (r->argc == 1) {
+    (void)r;
+    reply_int(c, CMD_ID_COUNT);
+}
+
+static void
+command_info(struct conn *c, const struct cmd_req *r)
+{
+    if (r->argc == 2) {
         reply_array(c, CMD_ID_COUNT);
         for (size_t i = 0; i < CMD_ID_COUNT; i++) {
             reply_command_info(c, &cmd_table[i]);
         }
-    } else if (cmd_arg_is(&r->argv[1], "count") && r->argc == 2) {
-        reply_int(c, CMD_ID_COUNT);
-    } else if (cmd_arg_is(&r->argv[1], "info")) {
-        reply_array(c, (size_t)r->argc - 2);
-        for (int i = 2; i < r->argc; i++) {
-            const struct cmd_def *d = cmd_lookup(r->argv[i].p, r->argv[i].len);
-            if (d != NULL) {
-                reply_command_info(c, d);
-            } else {
-                reply_null_array(c);
-            }
-        }
-    } else if (cmd_arg_is(&r->argv[1], "docs")) {
-        cmd_docs_reply(c, r);
-    } else if (cmd_arg_is(&r->argv[1], "list") && r->argc == 2) {
-        command_list(c);
-    } else {
-        reply_errorf(c, "ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
-                     (int)(r->argv[1].len < 128 ? r->argv[1].len : 128),
-                     r->argv[1].p);
+        return;
     }
+    reply_array(c, (size_t)r->argc - 2);
+    for (int i = 2; i < r->argc; i++) {
+        const struct cmd_def *d = cmd_lookup(r->argv[i].p, r->argv[i].len);
+        if (d != NULL) {
+            reply_command_info(c, d);
+        } else {
+            reply_null(c);
+        }
+    }
+}
+
+static void
+command_list_sub(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    command_list(c);
+}
+
+static void
+command_help(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    static const char *const lines[] = {
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)", "    Return details about all commands.",
+        "COUNT", "    Return the total number of commands.",
+        "DOCS [<command-name> ...]", "    Return documentation of commands.",
+        "INFO [<command-name> ...]", "    Return details about commands.",
+        "LIST", "    Return the names of all commands.",
+        "HELP", "    Print this help."};
+    reply_array(c, sizeof(lines) / sizeof(lines[0]));
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        reply_status(c, lines[i]);
+    }
+}
+
+static const struct cmd_sub command_subs[] = {
+    {"count", 2, command_count},   {"info", -2, command_info},
+    {"docs", -2, cmd_docs_reply},  {"list", 2, command_list_sub},
+    {"help", 2, command_help},     {NULL, 0, NULL}};
+
+void
+cmd_command(struct conn *c, const struct cmd_req *r)
+{
+    if (r->argc == 1) {
+        command_info(c, &(struct cmd_req){2, r->argv, r->now});
+        return;
+    }
+    cmd_sub_dispatch(c, r, "command", command_subs);
 }

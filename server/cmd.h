@@ -91,6 +91,21 @@ void cmd_key_modified(const char *key, size_t klen);
 /* Tells WATCH that every key was modified (FLUSHDB, FLUSHALL). */
 void cmd_all_keys_modified(void);
 
+/* A subcommand (CLIENT LIST, CONFIG GET...): arity as for commands,
+ * counting the parent and the subcommand name. A table of them ends with a
+ * {NULL} row. */
+struct cmd_sub {
+    const char *name; /* lower case */
+    int arity;
+    cmd_handler *handler;
+};
+/* Runs the subcommand named by argv[1] from `subs`, after checking its
+ * arity. Replies Redis's errors for an unknown subcommand ("ERR unknown
+ * subcommand 'x'. Try CLIENT HELP.") or a wrong count ("ERR wrong number
+ * of arguments for 'client|setname' command"). */
+void cmd_sub_dispatch(struct conn *c, const struct cmd_req *r,
+                      const char *parent, const struct cmd_sub *subs);
+
 /* Forgets the client's queued transaction and watched keys (on RESET, on
  * close). Implemented in cmd_multi.c. */
 void cmd_multi_reset(struct conn *c);

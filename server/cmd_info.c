@@ -404,34 +404,83 @@ memory_stats(struct conn *c)
                                  : 0.0);
 }
 
+static void
+memory_usage(struct conn *c, const struct cmd_req *r)
+{
+    long long samples;
+    if (r->argc == 4 || (r->argc == 5 && (!cmd_arg_is(&r->argv[3], "samples") ||
+                                          !cmd_arg_ll(&r->argv[4], &samples)))) {
+        reply_error_syntax(c);
+        return;
+    }
+    size_t n = engine_usage(r->argv[2].p, r->argv[2].len, r->now);
+    if (n == 0) {
+        reply_null(c);
+    } else {
+        reply_int(c, (long long)n);
+    }
+}
+
+static void
+memory_stats_sub(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    memory_stats(c);
+}
+
+static void
+memory_purge(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    mallctl("arena." OH_STRINGIFY(MALLCTL_ARENAS_ALL) ".purge", NULL, NULL,
+            NULL, 0);
+    reply_ok(c);
+}
+
+static void
+memory_doctor(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    struct engine_memory m;
+    engine_memory(&m);
+    char text[512];
+    uint64_t rss = rss_bytes();
+    int n = snprintf(text, sizeof(text),
+                     "used_memory %" PRIu64 " bytes, rss %" PRIu64
+                     " bytes, live entries %" PRIu64 " bytes.%s",
+                     m.used_bytes, rss, m.live_bytes,
+                     m.used_bytes > 0 && rss > 2 * m.used_bytes + 64 * 1048576
+                         ? " RSS is more than twice used_memory: memory is "
+                           "fragmented or held by the allocator."
+                         : " No memory problems found.");
+    reply_verbatim(c, text, n > 0 ? (size_t)n : 0);
+}
+
+static void
+memory_help(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    static const char *const lines[] = {
+        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DOCTOR", "    Return memory problems reports.",
+        "STATS", "    Return information about the memory usage of the server.",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return memory in bytes used by <key> and its value.",
+        "PURGE", "    Ask the allocator to release memory.",
+        "HELP", "    Print this help."};
+    reply_array(c, sizeof(lines) / sizeof(lines[0]));
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        reply_status(c, lines[i]);
+    }
+}
+
+static const struct cmd_sub memory_subs[] = {
+    {"usage", -3, memory_usage}, {"stats", 2, memory_stats_sub},
+    {"purge", 2, memory_purge},  {"doctor", 2, memory_doctor},
+    {"help", 2, memory_help},    {NULL, 0, NULL}};
+
 void
 cmd_memory(struct conn *c, const struct cmd_req *r)
 {
-    const struct resp_str *sub = &r->argv[1];
-    if (cmd_arg_is(sub, "usage") && (r->argc == 3 || r->argc == 5)) {
-        long long samples;
-        if (r->argc == 5 && (!cmd_arg_is(&r->argv[3], "samples") ||
-                             !cmd_arg_ll(&r->argv[4], &samples))) {
-            reply_error_syntax(c);
-            return;
-        }
-        size_t n = engine_usage(r->argv[2].p, r->argv[2].len, r->now);
-        if (n == 0) {
-            reply_null(c);
-        } else {
-            reply_int(c, (long long)n);
-        }
-    } else if (cmd_arg_is(sub, "stats") && r->argc == 2) {
-        memory_stats(c);
-    } else if (cmd_arg_is(sub, "purge") && r->argc == 2) {
-        mallctl("arena." OH_STRINGIFY(MALLCTL_ARENAS_ALL) ".purge", NULL, NULL,
-                NULL, 0);
-        reply_ok(c);
-    } else if (cmd_arg_is(sub, "doctor") && r->argc == 2) {
-        reply_verbatim(c, "No memory problems found.", 25);
-    } else {
-        reply_errorf(c, "ERR unknown subcommand or wrong number of arguments "
-                     "for '%.*s'. Try MEMORY HELP.",
-                     (int)(sub->len < 128 ? sub->len : 128), sub->p);
-    }
+    cmd_sub_dispatch(c, r, "memory", memory_subs);
 }

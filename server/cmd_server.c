@@ -32,15 +32,6 @@ arg_cstr(const struct resp_str *a, char *buf, size_t cap)
     return buf;
 }
 
-static void
-reply_unknown_subcommand(struct conn *c, const struct resp_str *sub,
-                         const char *cmd)
-{
-    reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for "
-                 "'%.*s'. Try %s HELP.",
-                 (int)(sub->len < 128 ? sub->len : 128), sub->p, cmd);
-}
-
 /* ---- connection ---- */
 
 void
@@ -82,12 +73,17 @@ cmd_select(struct conn *c, const struct cmd_req *r)
     }
 }
 
-/* Checks a password against requirepass. user may be NULL or "default". */
+/* Checks a password against requirepass. user may be NULL or "default";
+ * with no requirepass the default user takes any password (as Redis's
+ * "nopass" default user). */
 static bool
 password_ok(const struct resp_str *user, const struct resp_str *pass)
 {
     if (user != NULL && !(user->len == 7 && memcmp(user->p, "default", 7) == 0)) {
         return false;
+    }
+    if (cfg.requirepass[0] == '\0') {
+        return true;
     }
     size_t want = strlen(cfg.requirepass);
     /* Compare in time independent of where the first difference is. */
@@ -105,13 +101,13 @@ cmd_auth(struct conn *c, const struct cmd_req *r)
         reply_error_syntax(c);
         return;
     }
-    if (cfg.requirepass[0] == '\0') {
+    const struct resp_str *user = r->argc == 3 ? &r->argv[1] : NULL;
+    if (cfg.requirepass[0] == '\0' && user == NULL) {
         reply_error(c, "ERR AUTH <password> called without any password "
                        "configured for the default user. Are you sure your "
                        "configuration is correct?");
         return;
     }
-    const struct resp_str *user = r->argc == 3 ? &r->argv[1] : NULL;
     if (!password_ok(user, &r->argv[r->argc - 1])) {
         reply_error(c, "WRONGPASS invalid username-password pair or user is "
                        "disabled.");
@@ -335,10 +331,6 @@ client_kill(struct conn *c, const struct cmd_req *r)
 static void
 client_setinfo(struct conn *c, const struct cmd_req *r)
 {
-    if (r->argc != 4) {
-        reply_unknown_subcommand(c, &r->argv[1], "CLIENT");
-        return;
-    }
     char *dst;
     if (cmd_arg_is(&r->argv[2], "lib-name")) {
         dst = c->lib_name;
@@ -372,8 +364,9 @@ client_setname(struct conn *c, const struct cmd_req *r)
 }
 
 static void
-client_help(struct conn *c)
+client_help(struct conn *c, const struct cmd_req *r)
 {
+    (void)r;
     static const char *const lines[] = {
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "ID", "    Return the ID of the current connection.",
@@ -395,40 +388,57 @@ client_help(struct conn *c)
     }
 }
 
+static void
+client_id(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    reply_int(c, (long long)c->id);
+}
+
+static void
+client_getname(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    if (c->name[0] == '\0') {
+        reply_null(c);
+    } else {
+        reply_bulk_cstr(c, c->name);
+    }
+}
+
+static void
+client_info(struct conn *c, const struct cmd_req *r)
+{
+    char line[1024];
+    size_t n = conn_describe(c, r->now, line, sizeof(line) - 1);
+    line[n++] = '\n';
+    reply_verbatim(c, line, n);
+}
+
+/* CLIENT NO-EVICT / NO-TOUCH: accepted; offheapd's eviction does not
+ * distinguish clients. */
+static void
+client_onoff(struct conn *c, const struct cmd_req *r)
+{
+    if (cmd_arg_is(&r->argv[2], "on") || cmd_arg_is(&r->argv[2], "off")) {
+        reply_ok(c);
+    } else {
+        reply_error_syntax(c);
+    }
+}
+
+static const struct cmd_sub client_subs[] = {
+    {"id", 2, client_id},           {"getname", 2, client_getname},
+    {"setname", 3, client_setname}, {"setinfo", 4, client_setinfo},
+    {"list", -2, client_list},      {"info", 2, client_info},
+    {"kill", -3, client_kill},      {"no-evict", 3, client_onoff},
+    {"no-touch", 3, client_onoff},  {"help", 2, client_help},
+    {NULL, 0, NULL}};
+
 void
 cmd_client(struct conn *c, const struct cmd_req *r)
 {
-    const struct resp_str *sub = &r->argv[1];
-    if (cmd_arg_is(sub, "id") && r->argc == 2) {
-        reply_int(c, (long long)c->id);
-    } else if (cmd_arg_is(sub, "getname") && r->argc == 2) {
-        if (c->name[0] == '\0') {
-            reply_null(c);
-        } else {
-            reply_bulk_cstr(c, c->name);
-        }
-    } else if (cmd_arg_is(sub, "setname") && r->argc == 3) {
-        client_setname(c, r);
-    } else if (cmd_arg_is(sub, "setinfo")) {
-        client_setinfo(c, r);
-    } else if (cmd_arg_is(sub, "list")) {
-        client_list(c, r);
-    } else if (cmd_arg_is(sub, "info") && r->argc == 2) {
-        char line[1024];
-        size_t n = conn_describe(c, r->now, line, sizeof(line) - 1);
-        line[n++] = '\n';
-        reply_verbatim(c, line, n);
-    } else if (cmd_arg_is(sub, "kill") && r->argc >= 3) {
-        client_kill(c, r);
-    } else if ((cmd_arg_is(sub, "no-evict") || cmd_arg_is(sub, "no-touch")) &&
-               r->argc == 3 &&
-               (cmd_arg_is(&r->argv[2], "on") || cmd_arg_is(&r->argv[2], "off"))) {
-        reply_ok(c);
-    } else if (cmd_arg_is(sub, "help") && r->argc == 2) {
-        client_help(c);
-    } else {
-        reply_unknown_subcommand(c, sub, "CLIENT");
-    }
+    cmd_sub_dispatch(c, r, "client", client_subs);
 }
 
 /* ---- CONFIG ---- */
@@ -487,7 +497,7 @@ config_restore(const struct cfg_opt **opts, char (*old)[CONFIG_VALUE_MAX],
 static void
 config_set(struct conn *c, const struct cmd_req *r)
 {
-    if (r->argc < 4 || r->argc % 2 != 0 || (r->argc - 2) / 2 > CONFIG_SET_MAX) {
+    if (r->argc % 2 != 0 || (r->argc - 2) / 2 > CONFIG_SET_MAX) {
         reply_error_arity(c, "config|set");
         return;
     }
@@ -519,28 +529,55 @@ config_set(struct conn *c, const struct cmd_req *r)
 
 void cmd_info_resetstat(void);
 
+static void
+config_resetstat(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    cmd_info_resetstat();
+    reply_ok(c);
+}
+
+static void
+config_rewrite(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    if (cfg_file_path == NULL) {
+        reply_error(c, "ERR The server is running without a config file");
+    } else if (cfg_rewrite(cfg_file_path) != 0) {
+        reply_error(c, "ERR Rewriting config file failed");
+    } else {
+        reply_ok(c);
+    }
+}
+
+static void
+config_help(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    static const char *const lines[] = {
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern> [<pattern> ...]",
+        "    Return parameters matching the glob-like patterns and their values.",
+        "SET <directive> <value> [<directive> <value> ...]",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT", "    Reset statistics reported by the INFO command.",
+        "REWRITE", "    Rewrite the configuration file.",
+        "HELP", "    Print this help."};
+    reply_array(c, sizeof(lines) / sizeof(lines[0]));
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        reply_status(c, lines[i]);
+    }
+}
+
+static const struct cmd_sub config_subs[] = {
+    {"get", -3, config_get},           {"set", -4, config_set},
+    {"resetstat", 2, config_resetstat}, {"rewrite", 2, config_rewrite},
+    {"help", 2, config_help},          {NULL, 0, NULL}};
+
 void
 cmd_config(struct conn *c, const struct cmd_req *r)
 {
-    const struct resp_str *sub = &r->argv[1];
-    if (cmd_arg_is(sub, "get") && r->argc >= 3) {
-        config_get(c, r);
-    } else if (cmd_arg_is(sub, "set")) {
-        config_set(c, r);
-    } else if (cmd_arg_is(sub, "resetstat") && r->argc == 2) {
-        cmd_info_resetstat();
-        reply_ok(c);
-    } else if (cmd_arg_is(sub, "rewrite") && r->argc == 2) {
-        if (cfg_file_path == NULL) {
-            reply_error(c, "ERR The server is running without a config file");
-        } else if (cfg_rewrite(cfg_file_path) != 0) {
-            reply_error(c, "ERR Rewriting config file failed");
-        } else {
-            reply_ok(c);
-        }
-    } else {
-        reply_unknown_subcommand(c, sub, "CONFIG");
-    }
+    cmd_sub_dispatch(c, r, "config", config_subs);
 }
 
 /* ---- keyspace-wide ---- */
@@ -591,40 +628,56 @@ cmd_time(struct conn *c, const struct cmd_req *r)
 
 #define DEBUG_SLEEP_MAX_S 60.0 /* longest DEBUG SLEEP */
 
+static void
+debug_sleep(struct conn *c, const struct cmd_req *r)
+{
+    long double secs;
+    if (!cmd_arg_ld(&r->argv[2], &secs) || secs < 0 ||
+        secs > DEBUG_SLEEP_MAX_S) {
+        reply_error(c, "ERR invalid sleep time");
+        return;
+    }
+    struct timespec ts = {(time_t)secs, (long)((secs - (time_t)secs) * 1e9L)};
+    nanosleep(&ts, NULL);
+    reply_ok(c);
+}
+
+static void
+debug_object(struct conn *c, const struct cmd_req *r)
+{
+    struct engine_item it;
+    if (engine_peek(r->argv[2].p, r->argv[2].len, r->now, &it) != 1) {
+        reply_error(c, "ERR no such key");
+        return;
+    }
+    char buf[256];
+    snprintf(buf, sizeof(buf),
+             "Value at:0x%" PRIxPTR " refcount:1 encoding:raw "
+             "serializedlength:%zu lru:0 lru_seconds_idle:0",
+             (uintptr_t)it.val, it.vlen);
+    engine_release(&it);
+    reply_status(c, buf);
+}
+
+static void
+debug_help(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    reply_array(c, 5);
+    reply_status(c, "DEBUG <subcommand> [<arg> ...]. Subcommands are:");
+    reply_status(c, "SLEEP <seconds>");
+    reply_status(c, "    Stop the server for <seconds> (decimals allowed).");
+    reply_status(c, "OBJECT <key>");
+    reply_status(c, "    Show low-level information about the key.");
+}
+
+static const struct cmd_sub debug_subs[] = {{"sleep", 3, debug_sleep},
+                                            {"object", 3, debug_object},
+                                            {"help", 2, debug_help},
+                                            {NULL, 0, NULL}};
+
 void
 cmd_debug(struct conn *c, const struct cmd_req *r)
 {
-    const struct resp_str *sub = &r->argv[1];
-    if (cmd_arg_is(sub, "sleep") && r->argc == 3) {
-        long double secs;
-        if (!cmd_arg_ld(&r->argv[2], &secs) || secs < 0 ||
-            secs > DEBUG_SLEEP_MAX_S) {
-            reply_error(c, "ERR invalid sleep time");
-            return;
-        }
-        struct timespec ts = {(time_t)secs,
-                              (long)((secs - (time_t)secs) * 1e9L)};
-        nanosleep(&ts, NULL);
-        reply_ok(c);
-    } else if (cmd_arg_is(sub, "object") && r->argc == 3) {
-        struct engine_item it;
-        if (engine_peek(r->argv[2].p, r->argv[2].len, r->now, &it) != 1) {
-            reply_error(c, "ERR no such key");
-            return;
-        }
-        char buf[256];
-        snprintf(buf, sizeof(buf),
-                 "Value at:0x%" PRIxPTR " refcount:1 encoding:raw "
-                 "serializedlength:%zu lru:0 lru_seconds_idle:0",
-                 (uintptr_t)it.val, it.vlen);
-        engine_release(&it);
-        reply_status(c, buf);
-    } else if (cmd_arg_is(sub, "help")) {
-        reply_array(c, 3);
-        reply_status(c, "DEBUG <subcommand>. Subcommands are:");
-        reply_status(c, "SLEEP <seconds>: stop the server for <seconds>.");
-        reply_status(c, "OBJECT <key>: show low-level information about a key.");
-    } else {
-        reply_unknown_subcommand(c, sub, "DEBUG");
-    }
+    cmd_sub_dispatch(c, r, "debug", debug_subs);
 }

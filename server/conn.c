@@ -661,8 +661,11 @@ conn_cron(oh_time now)
 size_t
 conn_describe(const struct conn *c, oh_time now, char *buf, size_t cap)
 {
-    const char *cmd =
-        c->last_cmd >= 0 ? cmd_table[c->last_cmd].name : "NULL";
+    char cmd[64];
+    snprintf(cmd, sizeof(cmd), "%s%s%s",
+             c->last_cmd >= 0 ? cmd_table[c->last_cmd].name : "NULL",
+             c->last_sub != NULL ? "|" : "",
+             c->last_sub != NULL ? c->last_sub : "");
     int n = snprintf(
         buf, cap,
         "id=%" PRIu64 " addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "

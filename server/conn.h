@@ -57,6 +57,7 @@ struct conn {
 
     oh_time created, last_active; /* ms */
     int last_cmd;                 /* cmd_id of the last command, -1 none */
+    const char *last_sub;         /* its subcommand name (static), or NULL */
     char addr[CONN_ADDR_MAX], laddr[CONN_ADDR_MAX];
     char name[CONN_NAME_MAX], lib_name[CONN_NAME_MAX], lib_ver[CONN_NAME_MAX];
 };

@@ -33,7 +33,8 @@
 #include "seg.h"
 
 #define INDEX_LOG2_START 4
-#define STEP_INDEX_SHARE 4 /* the index gets 1/4 of a step's budget first */
+#define STEP_INDEX_SHARE 4    /* the index gets 1/4 of a step's budget first */
+#define TRIM_NS          4000 /* per 64 KiB of pool memory given back (madvise) */
 
 static struct {
     uint64_t stale_base, passes_base; /* index counters at the last reset */
@@ -61,19 +62,20 @@ apply_live(const struct oh_config *cfg)
     eng.maxmemory = cfg->maxmemory;
     eng.noevict = cfg->maxmemory_policy != NULL &&
                   strcmp(cfg->maxmemory_policy, "noeviction") == 0;
-    eng.young_pct = (unsigned)(cfg->engine_young_pct ? cfg->engine_young_pct
-                                                     : 10);
+    eng.young_pct =
+        (unsigned)(cfg->engine_young_pct ? cfg->engine_young_pct : 10);
     eng.merge_n = (unsigned)cfg->engine_merge_segments;
     if (eng.merge_n < 2 || eng.merge_n > GEN_JOB_SRC_MAX) {
         eng.merge_n = 4;
     }
-    eng.compact_pct = (unsigned)(cfg->engine_compact_pct ? cfg->engine_compact_pct
-                                                        : 25);
+    eng.compact_pct =
+        (unsigned)(cfg->engine_compact_pct ? cfg->engine_compact_pct : 25);
     uint64_t segs = eng.maxmemory != 0 ? eng.maxmemory / eng.seg_size
                                        : 16 * GEN_TTL_SLOTS_MAX;
     uint64_t slots = segs / 16;
-    slots = slots < 2 ? 2 : slots > GEN_TTL_SLOTS_MAX ? GEN_TTL_SLOTS_MAX
-                                                      : slots;
+    slots = slots < 2                   ? 2
+            : slots > GEN_TTL_SLOTS_MAX ? GEN_TTL_SLOTS_MAX
+                                        : slots;
     if (slots != eng.ttl_slots) {
         for (unsigned i = 0; i < GEN_TTL_SLOTS_MAX; i++) {
             if (eng.ttl_open[i] != SEG_NIL) {
@@ -227,7 +229,8 @@ static int
 prepare_large(struct gen_put *it, oh_time now)
 {
     it->large = NULL;
-    if (item_size(it->klen, it->vlen, ITEM_EXP_ABS64, false) <= eng.inline_max) {
+    if (item_size(it->klen, it->vlen, ITEM_EXP_ABS64, false) <=
+        eng.inline_max) {
         return 0;
     }
     if (it->klen + ITEM_HDR_MAX + sizeof(void *) > eng.inline_max) {
@@ -277,8 +280,7 @@ link_item(uint64_t hash, const char *key, size_t klen, uint32_t id,
 }
 
 static int
-store(struct gen_put *it, uint64_t hash, bool old, unsigned freq,
-      oh_time now)
+store(struct gen_put *it, uint64_t hash, bool old, unsigned freq, oh_time now)
 {
     uint32_t id, off;
     int rc = prepare_large(it, now);
@@ -387,12 +389,7 @@ engine_expire(const char *key, size_t klen, oh_time expire_at, oh_time now)
     uint32_t id = slot_seg(*slot);
     struct seg *s = seg_at(id);
     unsigned mode = v.flags & ITEM_EXP_MASK;
-    bool in_place =
-        mode == ITEM_EXP_ABS64 ||
-        (mode == ITEM_EXP_REL32 &&
-         (expire_at == OH_TIME_NONE ||
-          item_exp_mode(expire_at, s->base) == ITEM_EXP_REL32)) ||
-        (mode == ITEM_EXP_NONE && expire_at == OH_TIME_NONE);
+    bool in_place = item_exp_fits(mode, expire_at, s->base);
     if (!in_place) {
         return rewrite_expiry(*slot, &v, expire_at, now);
     }
@@ -528,7 +525,8 @@ engine_step(oh_time now, unsigned budget_us)
         more = index_step(&budget) || more;
     }
     index_set_ghost_window(eng.count + 1024);
-    seg_trim(2 + seg_used() / 16);
+    uint32_t chunks = budget > 0 ? 1 + (uint32_t)(budget / TRIM_NS) : 1;
+    budget -= (int64_t)seg_trim(2 + seg_used() / 32, chunks) * TRIM_NS;
     int64_t done = start - budget;
     uint64_t us = done > 0 ? (uint64_t)done / 1000 : 0;
     INCR(&eng.m, engine_steps);

@@ -42,7 +42,7 @@ struct engine_item {
 /* Flags of engine_set() */
 #define ENGINE_SET_NX      0x1u /* store only if the key is absent */
 #define ENGINE_SET_XX      0x2u /* store only if the key is present */
-#define ENGINE_SET_KEEPTTL 0x4u /* keep the current expiry; expire_at ignored */
+#define ENGINE_SET_KEEPTTL 0x4u /* keep the current expiry, not expire_at */
 
 /* Creates the engine from `cfg` (maxmemory, maxmemory_policy, engine
  * options). Called twice, warns and re-creates. Returns 0 or OH_NOMEM. */
@@ -106,19 +106,23 @@ int engine_random(oh_time now, uint64_t seed, struct engine_item *out);
 /* Runs background work (expiry, promotion, eviction, compaction, index
  * rehash) for at most `budget_us` microseconds of work, estimated without
  * reading the clock (e.g. as an item count calibrated to that time).
- * Returns true while work remains. Called from a timer every tick. */
+ * Returns true while work remains. Called from a timer every tick; pass
+ * budget_us <= 50 and call again (next tick, or at once while it returns
+ * true and the loop is idle) rather than passing a large budget: one call
+ * is one uninterruptible slice. */
 bool engine_step(oh_time now, unsigned budget_us);
 
 /* Memory the engine holds, in bytes. */
 struct engine_memory {
-    uint64_t used_bytes;    /* bytes of segments holding entries, live or
-                               dead, plus large-value allocations: what
-                               counts against maxmemory (used_memory) */
-    uint64_t live_bytes;    /* bytes of live entries (headers, keys, values) */
-    uint64_t reserved_bytes;/* memory taken from the allocator, incl. free
-                               segments and the index (heapTotal) */
-    uint64_t index_bytes;   /* the hash index */
-    uint64_t maxmemory;     /* the current limit (0: none) */
+    uint64_t used_bytes;     /* bytes of segments holding entries, live or
+                                dead, plus large-value allocations and the
+                                index: what counts against maxmemory
+                                (used_memory) */
+    uint64_t live_bytes;     /* bytes of live entries (headers, keys, values) */
+    uint64_t reserved_bytes; /* memory taken from the allocator, incl. free
+                                segments and the index (heapTotal) */
+    uint64_t index_bytes;    /* the hash index */
+    uint64_t maxmemory;      /* the current limit (0: none) */
 };
 void engine_memory(struct engine_memory *out);
 

@@ -55,11 +55,11 @@
 
 #include "index.h"
 
-#define ITEM_NS      200 /* per item examined by a copy job */
-#define SEGCHECK_NS  5   /* per segment looked at by the expiry scan */
-#define DROP_NS      300 /* per whole segment dropped */
-#define INLINE_CHECK 256 /* segments the inline expiry scan looks at */
-#define VICTIM_PROBE 8   /* segments looked at to pick a victim */
+#define ITEM_NS      250  /* per item examined by a copy job */
+#define SEGCHECK_NS  5    /* per segment looked at by the expiry scan */
+#define DROP_NS      1000 /* per whole segment dropped */
+#define INLINE_CHECK 256  /* segments the inline expiry scan looks at */
+#define VICTIM_PROBE 8    /* segments looked at to pick a victim */
 
 struct engine_state eng;
 
@@ -121,6 +121,7 @@ gen_setup(void)
     seg_list_init(&eng.young);
     seg_list_init(&eng.old);
     eng.young_open = SEG_NIL;
+    eng.merge_open = SEG_NIL;
     for (unsigned i = 0; i < GEN_TTL_SLOTS_MAX; i++) {
         eng.ttl_open[i] = SEG_NIL;
     }
@@ -144,7 +145,9 @@ seal(uint32_t id)
         return;
     }
     s->open = 0;
-    if (s->state == SEG_YOUNG && eng.young_open == id) {
+    if (eng.merge_open == id) {
+        eng.merge_open = SEG_NIL;
+    } else if (s->state == SEG_YOUNG && eng.young_open == id) {
         eng.young_open = SEG_NIL;
     } else if (s->state == SEG_OLD && eng.ttl_open[s->ttl_slot] == id) {
         eng.ttl_open[s->ttl_slot] = SEG_NIL;
@@ -182,6 +185,15 @@ seg_all_expired(const struct seg *s, oh_time now)
            !s->persist && s->wpos > 0 && s->max_exp <= now;
 }
 
+/* Returns true for a sealed segment whose items all died (deleted,
+ * overwritten): it is freed like an expired one. */
+static bool
+seg_all_dead(const struct seg *s)
+{
+    return (s->state == SEG_YOUNG || s->state == SEG_OLD) && !s->busy &&
+           !s->open && s->wpos > 0 && s->live_items == 0;
+}
+
 static void
 expire_seg(uint32_t id)
 {
@@ -191,27 +203,32 @@ expire_seg(uint32_t id)
     drop_seg(id);
 }
 
-/* Checks up to n segments from the expiry cursor, freeing expired ones.
- * Returns the number freed; *cost is charged. */
+/* Checks up to n segments from the expiry cursor, freeing expired ones,
+ * until *cost reaches max_cost. Returns the number freed. */
 static unsigned
-expire_scan(oh_time now, uint32_t n, int64_t *cost)
+expire_scan(oh_time now, uint32_t n, int64_t *cost, int64_t max_cost)
 {
     unsigned freed = 0;
     uint32_t nids = seg_count_ids();
     if (n > nids) {
         n = nids;
     }
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < n && *cost < max_cost; i++) {
         if (eng.exp_cursor >= nids) {
             eng.exp_cursor = 0;
         }
         uint32_t id = eng.exp_cursor++;
         *cost += SEGCHECK_NS;
-        if (seg_all_expired(seg_at(id), now)) {
+        struct seg *s = seg_at(id);
+        if (seg_all_expired(s, now)) {
             expire_seg(id);
-            *cost += DROP_NS;
-            freed++;
+        } else if (seg_all_dead(s)) {
+            drop_seg(id);
+        } else {
+            continue;
         }
+        *cost += DROP_NS;
+        freed++;
     }
     return freed;
 }
@@ -259,7 +276,7 @@ static bool
 reclaim_one(oh_time now)
 {
     int64_t cost = 0;
-    if (expire_scan(now, INLINE_CHECK, &cost) > 0) {
+    if (expire_scan(now, INLINE_CHECK, &cost, INLINE_CHECK * SEGCHECK_NS) > 0) {
         return true;
     }
     if (eng.noevict || eng.maxmemory == 0) {
@@ -459,7 +476,13 @@ job_release(void)
         seg_at(eng.job.src[i])->busy = 0;
     }
     if (eng.job.dst != SEG_NIL) {
-        seg_at(eng.job.dst)->busy = 0;
+        /* the last target stays open for the next merge to fill */
+        struct seg *d = seg_at(eng.job.dst);
+        d->busy = 0;
+        if (d->state == SEG_OLD && d->wpos < eng.seg_size / 10 * 9) {
+            d->open = 1;
+            eng.merge_open = eng.job.dst;
+        }
     }
     memset(&eng.job, 0, sizeof(eng.job));
     eng.job.dst = SEG_NIL;
@@ -506,18 +529,18 @@ job_roll_dst(oh_time now)
     seg_at(dst)->busy = 1;
     seg_list_push(&eng.old, dst);
     eng.job.dst = dst;
+    eng.job.ndst++;
     return true;
 }
 
 /* Copies the live item of `slot` (view v) into segment dst. Returns false
  * if it does not fit. */
 static bool
-copy_to(uint32_t dst, uint64_t *slot, const struct item_view *v,
-        unsigned freq)
+copy_to(uint32_t dst, uint64_t *slot, const struct item_view *v, unsigned freq)
 {
     uint32_t src = slot_seg(*slot);
-    struct gen_put it = {v->key, v->klen, v->val, v->vlen, v->expire_at,
-                         v->large};
+    struct gen_put it = {v->key,  v->klen,      v->val,
+                         v->vlen, v->expire_at, v->large};
     if (!fits(dst, &it)) {
         return false;
     }
@@ -539,8 +562,8 @@ promote(uint64_t *slot, const struct item_view *v, oh_time now)
 {
     unsigned slotn = ttl_slot(v->expire_at, now);
     uint32_t dst = eng.ttl_open[slotn];
-    struct gen_put it = {v->key, v->klen, v->val, v->vlen, v->expire_at,
-                         v->large};
+    struct gen_put it = {v->key,  v->klen,      v->val,
+                         v->vlen, v->expire_at, v->large};
     if (dst != SEG_NIL && !fits(dst, &it)) {
         seal(dst);
         dst = SEG_NIL;
@@ -591,8 +614,15 @@ job_item(uint64_t *slot, const struct item_view *v, oh_time now)
             gen_kill(slot, false);
             return STEP_NEXT;
         }
-        return copy_to(eng.job.dst, slot, v, freq - 1) ? STEP_NEXT
-                                                       : STEP_STOP;
+        if (copy_to(eng.job.dst, slot, v, freq - 1)) {
+            return STEP_NEXT;
+        }
+        /* up to nsrc - 1 targets: a merge always frees a segment */
+        if (eng.job.ndst + 1 < eng.job.nsrc && job_roll_dst(now) &&
+            copy_to(eng.job.dst, slot, v, freq - 1)) {
+            return STEP_NEXT;
+        }
+        return STEP_STOP;
     default:
         if (copy_to(eng.job.dst, slot, v, freq)) {
             return STEP_NEXT;
@@ -609,6 +639,15 @@ job_advance(oh_time now)
 {
     uint32_t id = eng.job.src[eng.job.cur];
     struct seg *s = seg_at(id);
+    if (!s->persist && s->max_exp <= now && s->live_items > 0) {
+        /* everything left in it expired: free it whole */
+        INCR_N(&eng.m, engine_expired, s->live_items);
+        INCR_N(&eng.m, engine_expired_bytes, eng.seg_size);
+        INCR(&eng.m, engine_expired_segments);
+        eng.count -= s->live_items;
+        s->live_items = 0;
+        eng.job.off = s->wpos;
+    }
     if (eng.job.off >= s->wpos) {
         eng.job.cur++;
         eng.job.off = 0;
@@ -618,8 +657,8 @@ job_advance(oh_time now)
     uint32_t off = eng.job.off;
     struct item_view v;
     item_parse(s->mem + off, s->base, &v);
-    uint64_t *slot = index_lookup(v.key, v.klen, index_hash(v.key, v.klen),
-                                  NULL);
+    uint64_t *slot =
+        index_lookup(v.key, v.klen, index_hash(v.key, v.klen), NULL);
     if (slot == NULL || slot_seg(*slot) != id || slot_off(*slot) != off) {
         eng.job.off += v.total;
         return STEP_NEXT;
@@ -672,22 +711,28 @@ static bool
 start_merge(gen_job_kind kind, oh_time now)
 {
     uint32_t dst = SEG_NIL;
-    if (eng.job.nsrc >= 2) {
+    if (eng.job.nsrc >= 2 && eng.merge_open != SEG_NIL) {
+        dst = eng.merge_open; /* the previous merge's partly filled target */
+        seal(dst);
+    } else if (eng.job.nsrc >= 2) {
         /* under noeviction a compaction may overshoot maxmemory by this
          * one segment: it gives back nsrc - 1 */
         if (!room_for(eng.seg_size) && !eng.noevict) {
             reclaim_one(now);
         }
         dst = seg_borrow(SEG_OLD, now);
+        if (dst != SEG_NIL) {
+            seg_list_push(&eng.old, dst);
+        }
     }
     if (dst == SEG_NIL) {
         job_release();
         return false;
     }
     seg_at(dst)->busy = 1;
-    seg_list_push(&eng.old, dst);
     eng.job.kind = kind;
     eng.job.dst = dst;
+    eng.job.ndst = 1;
     return true;
 }
 
@@ -747,8 +792,8 @@ static void
 job_pick(oh_time now, int64_t *cost)
 {
     uint64_t used = gen_mem_used();
-    bool over = eng.maxmemory != 0 && !eng.noevict &&
-                used + headroom() > eng.maxmemory;
+    bool over =
+        eng.maxmemory != 0 && !eng.noevict && used + headroom() > eng.maxmemory;
     bool stuck = eng.noevict && !room_for(eng.seg_size);
     if (!stuck && gen_young_bytes() > young_target() && start_scavenge()) {
         return;
@@ -783,7 +828,8 @@ bool
 gen_step(oh_time now, int64_t *budget)
 {
     int64_t cost = 0;
-    expire_scan(now, (uint32_t)(*budget / 4 / SEGCHECK_NS) + 1, &cost);
+    expire_scan(now, (uint32_t)(*budget / 4 / SEGCHECK_NS) + 1, &cost,
+                *budget / 2);
     *budget -= cost;
     enforce_limit(budget);
     if (eng.job.kind == JOB_NONE && *budget > 0) {
@@ -823,6 +869,7 @@ gen_flush(void)
     flush_list(&eng.young);
     flush_list(&eng.old);
     eng.young_open = SEG_NIL;
+    eng.merge_open = SEG_NIL;
     for (unsigned i = 0; i < GEN_TTL_SLOTS_MAX; i++) {
         eng.ttl_open[i] = SEG_NIL;
     }

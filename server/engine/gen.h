@@ -29,6 +29,7 @@ struct gen_job {
     gen_job_kind kind;
     uint32_t src[GEN_JOB_SRC_MAX];
     unsigned nsrc, cur;
+    unsigned ndst; /* targets filled so far (JOB_EVICT, JOB_COMPACT) */
     uint32_t off;
     uint32_t dst; /* JOB_EVICT / JOB_COMPACT target, SEG_NIL if none */
 };
@@ -45,6 +46,7 @@ struct engine_state {
     unsigned young_pct, merge_n, compact_pct;
     struct seg_list young, old;
     uint32_t young_open;
+    uint32_t merge_open; /* partly filled target of the last merge */
     uint32_t ttl_open[GEN_TTL_SLOTS_MAX];
     unsigned ttl_slots;
     struct gen_job job;

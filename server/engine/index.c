@@ -51,15 +51,16 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "item.h"
 
-#define BUCKET_SLOTS  7
-#define MIN_LOG2      4  /* smallest table: 16 buckets */
-#define GROW_LOAD     8  /* used slots per bucket that start a growth */
+#define BUCKET_SLOTS   7
+#define MIN_LOG2       4   /* smallest table: 16 buckets */
+#define GROW_LOAD      8   /* used slots per bucket that start a growth */
 #define REHASH_GROW_NS 100 /* per slot moved while growing (reads key) */
 #define REHASH_SLOT_NS 10  /* per slot moved while shrinking */
-#define BUCKET_NS      30  /* per bucket visited */
+#define BUCKET_NS      50  /* per bucket visited */
 
 struct bucket {
     uint64_t slot[BUCKET_SLOTS];
@@ -68,9 +69,14 @@ struct bucket {
 _Static_assert(sizeof(struct bucket) == 64, "bucket is one cache line");
 
 struct table {
-    struct bucket *b; /* NULL when absent */
-    uint64_t mask;    /* buckets - 1 */
+    struct bucket *b;  /* NULL when absent */
+    uint64_t mask;     /* buckets - 1 */
+    bool mapped;       /* b is an mmap'd region (else calloc'd) */
+    uint64_t unmapped; /* leading buckets already given back (rehash) */
 };
+
+#define MAP_MIN_BUCKETS 1024 /* tables this large are mmap'd */
+#define UNMAP_BUCKETS   1024 /* given back per chunk as a rehash moves on */
 
 static struct {
     struct table t[2];
@@ -176,12 +182,48 @@ index_set_ghost_window(uint64_t n)
 static int
 table_init(struct table *t, uint64_t nbuckets)
 {
-    t->b = calloc(nbuckets, sizeof(struct bucket));
+    t->mapped = nbuckets >= MAP_MIN_BUCKETS;
+    t->unmapped = 0;
+    if (t->mapped) {
+        void *p =
+            mmap(NULL, nbuckets * sizeof(struct bucket), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        t->b = p == MAP_FAILED ? NULL : p;
+    } else {
+        t->b = calloc(nbuckets, sizeof(struct bucket));
+    }
     if (t->b == NULL) {
         return OH_NOMEM;
     }
     t->mask = nbuckets - 1;
     return 0;
+}
+
+/* Gives back the bucket memory of t from bucket `upto` on (or all of it
+ * for a calloc'd table). */
+static void
+table_release(struct table *t)
+{
+    if (!t->mapped) {
+        free(t->b);
+    } else if (t->unmapped <= t->mask) {
+        munmap(t->b + t->unmapped,
+               (t->mask + 1 - t->unmapped) * sizeof(struct bucket));
+    }
+    t->b = NULL;
+    t->mask = 0;
+    t->unmapped = 0;
+}
+
+/* Gives back the chunk of t[0] a rehash has just finished moving. */
+static void
+table_release_moved(struct table *t, uint64_t moved)
+{
+    if (!t->mapped || moved - t->unmapped < UNMAP_BUCKETS) {
+        return;
+    }
+    munmap(t->b + t->unmapped, UNMAP_BUCKETS * sizeof(struct bucket));
+    t->unmapped += UNMAP_BUCKETS;
 }
 
 static void
@@ -190,7 +232,7 @@ table_destroy(struct table *t)
     if (t->b == NULL) {
         return;
     }
-    for (uint64_t i = 0; i <= t->mask; i++) {
+    for (uint64_t i = t->unmapped; i <= t->mask; i++) {
         struct bucket *o = t->b[i].next;
         while (o != NULL) {
             struct bucket *n = o->next;
@@ -199,9 +241,20 @@ table_destroy(struct table *t)
             o = n;
         }
     }
-    free(t->b);
-    t->b = NULL;
-    t->mask = 0;
+    table_release(t);
+}
+
+/* Returns bucket idx of table t, or NULL if a rehash already moved it
+ * (its memory may be gone). */
+static struct bucket *
+bucket_at(int t, uint64_t idx)
+{
+    const struct table *tb = &ix.t[t];
+    if (tb->b == NULL ||
+        (t == 0 && ix.rehash >= 0 && idx < (uint64_t)ix.rehash)) {
+        return NULL;
+    }
+    return &tb->b[idx & tb->mask];
 }
 
 /* Returns a free slot in the chain of bucket b (clearing dead ones), or
@@ -331,12 +384,8 @@ index_lookup(const char *key, size_t klen, uint64_t hash, uint64_t **ghost)
         *ghost = NULL;
     }
     for (int t = 0; t < 2; t++) {
-        struct table *tb = &ix.t[t];
-        if (tb->b == NULL) {
-            continue;
-        }
-        uint64_t *p =
-            chain_lookup(&tb->b[hash & tb->mask], tag, key, klen, ghost);
+        struct bucket *b = bucket_at(t, hash & ix.t[t].mask);
+        uint64_t *p = b != NULL ? chain_lookup(b, tag, key, klen, ghost) : NULL;
         if (p != NULL) {
             return p;
         }
@@ -413,10 +462,9 @@ move_slot(uint64_t *p, uint64_t idx)
 static void
 rehash_finish(void)
 {
-    free(ix.t[0].b);
+    table_release(&ix.t[0]);
     ix.t[0] = ix.t[1];
-    ix.t[1].b = NULL;
-    ix.t[1].mask = 0;
+    memset(&ix.t[1], 0, sizeof(ix.t[1]));
     ix.rehash = -1;
     ix.sweep = 0;
     ix.passes++;
@@ -452,6 +500,7 @@ rehash_bucket(void)
     }
     head->next = NULL;
     ix.rehash++;
+    table_release_moved(&ix.t[0], (uint64_t)ix.rehash);
     if ((uint64_t)ix.rehash > ix.t[0].mask) {
         rehash_finish();
     }
@@ -546,6 +595,7 @@ rev64(uint64_t v)
 static void
 visit_chain(struct bucket *b, index_visit_fn *fn, void *arg)
 {
+    /* b is NULL for a bucket a rehash already moved */
     for (; b != NULL; b = b->next) {
         for (int i = 0; i < BUCKET_SLOTS; i++) {
             if (b->slot[i] != 0 && index_slot_live(b->slot[i])) {
@@ -572,16 +622,13 @@ scan_one(uint64_t v, index_visit_fn *fn, void *arg)
         visit_chain(&ix.t[0].b[v & ix.t[0].mask], fn, arg);
         return cursor_next(v, ix.t[0].mask);
     }
-    struct table *small = &ix.t[0], *big = &ix.t[1];
-    if (small->mask > big->mask) {
-        small = &ix.t[1];
-        big = &ix.t[0];
-    }
-    visit_chain(&small->b[v & small->mask], fn, arg);
+    int small = ix.t[0].mask < ix.t[1].mask ? 0 : 1, big = 1 - small;
+    uint64_t ms = ix.t[small].mask, mb = ix.t[big].mask;
+    visit_chain(bucket_at(small, v & ms), fn, arg);
     do {
-        visit_chain(&big->b[v & big->mask], fn, arg);
-        v = cursor_next(v, big->mask);
-    } while ((v & (small->mask ^ big->mask)) != 0);
+        visit_chain(bucket_at(big, v & mb), fn, arg);
+        v = cursor_next(v, mb);
+    } while ((v & (ms ^ mb)) != 0);
     return v;
 }
 
@@ -599,8 +646,7 @@ index_scan(uint64_t cursor, size_t count, index_visit_fn *fn, void *arg)
 }
 
 static uint64_t *
-chain_accept(struct bucket *b, unsigned start, index_accept_fn *fn,
-             void *arg)
+chain_accept(struct bucket *b, unsigned start, index_accept_fn *fn, void *arg)
 {
     for (; b != NULL; b = b->next) {
         for (int k = 0; k < BUCKET_SLOTS; k++) {
@@ -619,14 +665,12 @@ index_random(uint64_t seed, index_accept_fn *fn, void *arg)
 {
     uint64_t r = mix64(seed ^ ix.seed);
     for (int t = 0; t < 2; t++) {
-        struct table *tb = &ix.t[t];
-        if (tb->b == NULL) {
-            continue;
-        }
-        for (uint64_t k = 0; k <= tb->mask; k++) {
-            uint64_t idx = (r + k) & tb->mask;
-            uint64_t *p = chain_accept(&tb->b[idx], (unsigned)(r >> 40),
-                                       fn, arg);
+        uint64_t mask = ix.t[t].mask;
+        for (uint64_t k = 0; ix.t[t].b != NULL && k <= mask; k++) {
+            struct bucket *b = bucket_at(t, (r + k) & mask);
+            uint64_t *p = b != NULL
+                              ? chain_accept(b, (unsigned)(r >> 40), fn, arg)
+                              : NULL;
             if (p != NULL) {
                 return p;
             }

@@ -150,13 +150,13 @@ uint64_t *index_random(uint64_t seed, index_accept_fn *fn, void *arg);
 
 /* State, for metrics. */
 struct index_stats {
-    uint64_t bytes;      /* tables and overflow buckets */
-    uint64_t buckets;    /* primary buckets of both tables */
-    uint64_t slots;      /* slots in primary and overflow buckets */
-    uint64_t used;       /* live + stale slots */
-    uint64_t ghosts;     /* ghost slots */
-    uint64_t rehashing;  /* 1 while a resize is in progress */
+    uint64_t bytes;        /* tables and overflow buckets */
+    uint64_t buckets;      /* primary buckets of both tables */
+    uint64_t slots;        /* slots in primary and overflow buckets */
+    uint64_t used;         /* live + stale slots */
+    uint64_t ghosts;       /* ghost slots */
+    uint64_t rehashing;    /* 1 while a resize is in progress */
     uint64_t stale_killed; /* stale slots cleared (counter) */
-    uint64_t passes;     /* complete sweep passes (counter) */
+    uint64_t passes;       /* complete sweep passes (counter) */
 };
 void index_stats_get(struct index_stats *st);

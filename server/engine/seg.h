@@ -13,13 +13,13 @@
 #include "../oh_time.h"
 #include "item.h"
 
-#define SEG_NIL       UINT32_MAX
-#define SEG_ID_BITS   20u
-#define SEG_MAX       (1u << SEG_ID_BITS) /* segment ids */
+#define SEG_NIL        UINT32_MAX
+#define SEG_ID_BITS    20u
+#define SEG_MAX        (1u << SEG_ID_BITS) /* segment ids */
 #define SEG_EPOCH_BITS 9u
-#define SEG_EPOCHS    (1u << SEG_EPOCH_BITS)
-#define SEG_SIZE_MIN  (64u * 1024u)   /* bytes */
-#define SEG_SIZE_MAX  (1024u * 1024u) /* bytes: offsets are 20 bits */
+#define SEG_EPOCHS     (1u << SEG_EPOCH_BITS)
+#define SEG_SIZE_MIN   (64u * 1024u)   /* bytes */
+#define SEG_SIZE_MAX   (1024u * 1024u) /* bytes: offsets are 20 bits */
 
 typedef enum {
     SEG_UNUSED = 0, /* id without memory */
@@ -31,11 +31,13 @@ typedef enum {
 
 /* Metadata of one segment (kept apart from its memory). */
 struct seg {
-    char *mem;           /* seg_size bytes, NULL when SEG_UNUSED */
+    char *mem;           /* seg_size bytes in the arena (pages may be
+                            absent while SEG_FREE / SEG_UNUSED) */
     uint32_t wpos;       /* bytes written */
     uint32_t live_items; /* items the index points at */
     uint32_t live_bytes; /* their bytes in this segment */
     uint32_t pins;       /* engine_item views outstanding */
+    uint32_t trimmed;    /* bytes given back to the OS while in the pool */
     uint32_t prev, next; /* links of the list the state implies */
     oh_time base;        /* base of REL32 expiry fields */
     oh_time min_exp;     /* least expiry written (INT64_MAX if none) */
@@ -77,8 +79,9 @@ void seg_return(uint32_t id);
 /* Retires a pinned segment: bumps its epoch now, returns it on the last
  * engine_release(). */
 void seg_retire(uint32_t id);
-/* Releases pool memory above `keep` segments back to the allocator. */
-void seg_trim(uint32_t keep);
+/* Gives the pages of pool segments beyond the first `keep` back to the
+ * OS, 64 KiB per madvise call, at most `max` calls. Returns the calls. */
+uint32_t seg_trim(uint32_t keep, uint32_t max);
 
 /* Marks the end of one complete pass over the index (every stale slot that
  * existed at its start is gone), which widens the epoch window. */

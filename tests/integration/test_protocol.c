@@ -38,6 +38,29 @@ expect_proto_error(redisContext *c, const char *input, size_t len,
 #define PROTO_ERROR(c, lit, want)                                              \
     expect_proto_error((c), (lit), sizeof(lit) - 1, (want))
 
+/* Sends HELLO 3 and checks the map reply. */
+static void
+hello3(struct raw_conn *rc)
+{
+    char *r;
+    size_t n;
+
+    raw_sends(rc, "HELLO 3\r\n");
+    r = raw_reply(rc, ITEST_TIMEOUT_S * 1000, &n);
+    assert_non_null(r);
+    if (strncmp(r, "%7\r\n$6\r\nserver\r\n", 16) != 0 ||
+        strstr(r, "$5\r\nproto\r\n:3\r\n") == NULL ||
+        strstr(r, "$4\r\nmode\r\n$10\r\nstandalone\r\n") == NULL ||
+        strstr(r, "$7\r\nmodules\r\n*0\r\n") == NULL) {
+        char esc[600];
+
+        itest_escape(r, n, esc, sizeof(esc));
+        print_error("HELLO 3 reply: %s\n", esc);
+        fail();
+    }
+    free(r);
+}
+
 /* ---- malformed input ---- */
 
 static void
@@ -327,6 +350,89 @@ test_protocol_big_value_in_pieces(void **state)
     free(v);
 }
 
+/* A reader slower than the server gets every reply, whole and in order. */
+static void
+test_protocol_slow_reader(void **state)
+{
+    redisContext *c = *state;
+    size_t vl = 100 * 1024, n = 300, hl, got = 0;
+    char *v = malloc(vl);
+    char hdr[32];
+    struct raw_conn *rc = raw_open(itest_srv.host, itest_srv.port, 16384);
+
+    assert_non_null(v);
+    assert_non_null(rc);
+    for (int k = 0; k < 3; k++) {
+        memset(v, 'a' + k, vl);
+        EXPECT_OK(c, "SET slow:%d %b", k, v, vl);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char cmd[32];
+
+        snprintf(cmd, sizeof(cmd), "GET slow:%zu\r\n", i % 3);
+        assert_int_equal(raw_sends(rc, cmd), 0);
+    }
+    hl = (size_t)snprintf(hdr, sizeof(hdr), "$%zu\r\n", vl);
+    for (size_t i = 0; i < n; i++) {
+        size_t need = hl + vl + 2;
+        char *b;
+
+        /* take the replies in small bites, with pauses */
+        if (i % 50 == 0) {
+            spawn_sleep_ms(20);
+        }
+        assert_true(raw_fill(rc, need, 10000) >= need);
+        b = rc->buf;
+        assert_memory_equal(b, hdr, hl);
+        for (size_t j = 0; j < vl; j += 4096) {
+            assert_int_equal(b[hl + j], 'a' + (int)(i % 3));
+        }
+        assert_memory_equal(b + hl + vl, "\r\n", 2);
+        memmove(rc->buf, rc->buf + need, rc->len - need);
+        rc->len -= need;
+        got++;
+    }
+    assert_int_equal(got, n);
+    raw_close(&rc);
+    free(v);
+}
+
+/* Nothing after QUIT runs; earlier replies still arrive. */
+static void
+test_protocol_quit_in_pipeline(void **state)
+{
+    redisContext *c = *state;
+    struct raw_conn *rc = open_raw();
+
+    raw_sends(rc, "PING\r\nQUIT\r\nSET afterquit 1\r\nPING\r\n");
+    RAW_EXPECT(rc, "+PONG\r\n");
+    RAW_EXPECT(rc, "+OK\r\n");
+    assert_true(raw_wait_closed(rc, CLOSE_WAIT_MS, NULL));
+    raw_close(&rc);
+    EXPECT_INT(c, 0, "EXISTS afterquit");
+}
+
+/* RESET drops the name, the transaction, watches and RESP3. */
+static void
+test_protocol_reset(void **state)
+{
+    struct raw_conn *rc = open_raw();
+
+    (void)state;
+    hello3(rc);
+    raw_sends(rc, "CLIENT SETNAME foo\r\nWATCH w\r\nMULTI\r\nRESET\r\n");
+    RAW_EXPECT(rc, "+OK\r\n");
+    RAW_EXPECT(rc, "+OK\r\n");
+    RAW_EXPECT(rc, "+OK\r\n");
+    RAW_EXPECT(rc, "+RESET\r\n");
+    raw_sends(rc, "CLIENT GETNAME\r\nGET nx\r\nEXEC\r\nPING\r\n");
+    RAW_EXPECT(rc, "$-1\r\n");
+    RAW_EXPECT(rc, "$-1\r\n");
+    RAW_EXPECT(rc, "-ERR EXEC without MULTI\r\n");
+    RAW_EXPECT(rc, "+PONG\r\n");
+    raw_close(&rc);
+}
+
 /* ---- inline commands ---- */
 
 static void
@@ -364,29 +470,6 @@ test_protocol_inline(void **state)
 }
 
 /* ---- RESP3 ---- */
-
-/* Sends HELLO 3 and checks the map reply. */
-static void
-hello3(struct raw_conn *rc)
-{
-    char *r;
-    size_t n;
-
-    raw_sends(rc, "HELLO 3\r\n");
-    r = raw_reply(rc, ITEST_TIMEOUT_S * 1000, &n);
-    assert_non_null(r);
-    if (strncmp(r, "%7\r\n$6\r\nserver\r\n", 16) != 0 ||
-        strstr(r, "$5\r\nproto\r\n:3\r\n") == NULL ||
-        strstr(r, "$4\r\nmode\r\n$10\r\nstandalone\r\n") == NULL ||
-        strstr(r, "$7\r\nmodules\r\n*0\r\n") == NULL) {
-        char esc[600];
-
-        itest_escape(r, n, esc, sizeof(esc));
-        print_error("HELLO 3 reply: %s\n", esc);
-        fail();
-    }
-    free(r);
-}
 
 static void
 test_protocol_resp3_basic(void **state)
@@ -536,6 +619,9 @@ main(void)
         ITEST(test_protocol_pipeline_inline),
         ITEST(test_protocol_byte_by_byte),
         ITEST(test_protocol_big_value_in_pieces),
+        ITEST(test_protocol_slow_reader),
+        ITEST(test_protocol_quit_in_pipeline),
+        ITEST(test_protocol_reset),
         ITEST(test_protocol_inline),
         ITEST(test_protocol_resp3_basic),
         ITEST(test_protocol_resp3_maps),

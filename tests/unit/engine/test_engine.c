@@ -55,8 +55,7 @@ teardown(void **state)
 }
 
 static int
-set_str(const char *k, const char *v, oh_time exp, unsigned flags,
-        oh_time now)
+set_str(const char *k, const char *v, oh_time exp, unsigned flags, oh_time now)
 {
     return engine_set(k, strlen(k), v, strlen(v), exp, flags, now);
 }

@@ -29,9 +29,9 @@
 typedef enum { MODE_NOLIMIT, MODE_EVICT, MODE_NOEVICT } model_mode;
 
 struct entry {
-    uint32_t ver;  /* value version; 0: absent */
-    uint32_t len;  /* value bytes */
-    oh_time exp;   /* OH_TIME_NONE or absolute ms */
+    uint32_t ver; /* value version; 0: absent */
+    uint32_t len; /* value bytes */
+    oh_time exp;  /* OH_TIME_NONE or absolute ms */
 };
 
 static struct {
@@ -177,8 +177,8 @@ op_set(uint32_t id)
         md.nomem_seen++;
         return;
     }
-    bool blocked = ((flags & ENGINE_SET_NX) && live) ||
-                   ((flags & ENGINE_SET_XX) && !live);
+    bool blocked =
+        ((flags & ENGINE_SET_NX) && live) || ((flags & ENGINE_SET_XX) && !live);
     assert_int_equal(rc, blocked ? 0 : 1);
     if (blocked) {
         return;
@@ -196,8 +196,8 @@ op_get(uint32_t id, bool peek)
     char k[32];
     size_t kl = key_of(id, k);
     struct engine_item it;
-    int rc = peek ? engine_peek(k, kl, md.now, &it)
-                  : engine_get(k, kl, md.now, &it);
+    int rc =
+        peek ? engine_peek(k, kl, md.now, &it) : engine_get(k, kl, md.now, &it);
     assert_int_equal(rc, model_live(id) ? 1 : 0);
     if (rc == 1) {
         check_item(id, &it);
@@ -425,8 +425,7 @@ run_model(model_mode mode, uint64_t maxmemory, uint32_t nkeys, uint64_t seed)
     print_message("  %llu ops: keys %llu, evicted-seen %llu, nomem %llu, "
                   "merges %llu, compactions %llu, promoted %llu, ghost hits "
                   "%llu, max step %llu us\n",
-                  (unsigned long long)n,
-                  (unsigned long long)engine_count(),
+                  (unsigned long long)n, (unsigned long long)engine_count(),
                   (unsigned long long)md.evicted_seen,
                   (unsigned long long)md.nomem_seen,
                   (unsigned long long)em->engine_merges,

@@ -1,0 +1,178 @@
+/* test_engine_bench.c: the engine's share of the targets, measured in
+ * process: M1 (bytes per item for 1 M x 12 B key / 32 B value / EX 3600),
+ * M2 (expired memory back within one simulated second of 50 us steps) and
+ * M5 (wall time of engine_step(now, 50)). Prints the numbers; asserts
+ * generous bounds so a slow CI machine does not fail it. OH_BENCH_ITEMS
+ * changes the item count (default 1000000). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+
+#define T0 ((oh_time)1700000000000) /* ms */
+
+/* clang-format off */
+#define DEF_OPT_UINT(f, n, s)  (f) = (n)
+#define DEF_OPT_BYTES(f, n, s) (f) = (n)
+#define DEF_OPT_BOOL(f, n, s)  (f) = (n)
+#define DEF_OPT_OCTAL(f, n, s) (f) = (n)
+#define DEF_OPT_STR(f, n, s)   (f) = (char *)(s)
+#define DEF_OPT_ENUM(f, n, s)  (f) = (char *)(s)
+/* clang-format on */
+
+static double
+now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static uint64_t
+rss_bytes(void)
+{
+    unsigned long size = 0, res = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL) {
+        return 0;
+    }
+    if (fscanf(f, "%lu %lu", &size, &res) != 2) {
+        res = 0;
+    }
+    fclose(f);
+    return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static double step_log[1 << 20];
+static int step_logn;
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Prints percentiles of the logged step times and forgets them. */
+static void
+step_report(const char *what)
+{
+    if (step_logn == 0) {
+        return;
+    }
+    qsort(step_log, (size_t)step_logn, sizeof(double), cmp_double);
+    print_message("  %s: %d steps, p50 %.1f p99 %.1f p99.9 %.1f max %.1f us\n",
+                  what, step_logn, step_log[step_logn / 2],
+                  step_log[step_logn * 99 / 100],
+                  step_log[step_logn * 999 / 1000], step_log[step_logn - 1]);
+    step_logn = 0;
+}
+
+/* Runs steps of 50 us at `now` until no work remains (or n steps), and
+ * returns the longest wall time of one step in us. */
+static double
+drain(oh_time now, int n, double *total_us, int *steps)
+{
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        double t = now_us();
+        bool more = engine_step(now, 50);
+        double d = now_us() - t;
+        if (step_logn < (1 << 20)) {
+            step_log[step_logn++] = d;
+        }
+        *total_us += d;
+        (*steps)++;
+        worst = d > worst ? d : worst;
+        if (!more) {
+            break;
+        }
+    }
+    return worst;
+}
+
+static void
+test_engine_bench_m1_m2_m5(void **state)
+{
+    (void)state;
+    struct oh_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+#define X(name, type, num, str, min, max, flags, choices, desc)                \
+    DEF_##type(cfg.name, num, str);
+    OH_OPTIONS(X)
+#undef X
+    const char *env = getenv("OH_BENCH_ITEMS");
+    int n = env != NULL ? atoi(env) : 1000000;
+    uint64_t rss0 = rss_bytes();
+    assert_int_equal(engine_setup(&cfg), 0);
+    char k[16], v[33];
+    memset(v, 'v', 32);
+    oh_time exp = T0 + 3600 * 1000;
+    double t = now_us(), total = 0, worst = 0;
+    int steps = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof(k), "k%011d", i);
+        assert_int_equal(engine_set(k, 12, v, 32, exp, 0, T0 + i / 1000), 1);
+        if (i % 1000 == 999) {
+            double w = drain(T0 + i / 1000, 1, &total, &steps);
+            worst = w > worst ? w : worst;
+        }
+    }
+    double set_us = now_us() - t;
+    double w = drain(T0 + n / 1000, 100000, &total, &steps);
+    worst = w > worst ? w : worst;
+    struct engine_memory m;
+    engine_memory(&m);
+    uint64_t rss = rss_bytes() - rss0;
+    print_message("  M1: %d items: used %.1f B/item (index %.1f, live %.1f), "
+                  "reserved %.1f B/item, process RSS growth %.1f B/item; "
+                  "%.0f ns/set\n",
+                  n, (double)m.used_bytes / n, (double)m.index_bytes / n,
+                  (double)m.live_bytes / n, (double)m.reserved_bytes / n,
+                  (double)rss / n, set_us * 1000 / n);
+    print_message("  M5: %d steps of 50 us budget: mean %.1f us, worst %.1f "
+                  "us (estimated max %llu us)\n",
+                  steps, total / steps, worst,
+                  (unsigned long long)engine_metrics_get()->engine_step_max_us);
+    step_report("M5 fill+drain");
+    /* M2: all expire at once; 100 steps over the next second */
+    struct engine_memory m1;
+    oh_time at = exp + 1000;
+    total = 0;
+    steps = 0;
+    worst = 0;
+    for (int i = 0; i < 100; i++) {
+        w = drain(at + i * 10, 1, &total, &steps);
+        worst = w > worst ? w : worst;
+    }
+    engine_memory(&m1);
+    step_report("M2 expiry");
+    uint64_t before = m.used_bytes - m.index_bytes;
+    uint64_t after = m1.used_bytes - m1.index_bytes;
+    print_message("  M2: segment+large bytes %llu -> %llu (%.2f %% left) "
+                  "within 1 s; worst step %.1f us\n",
+                  (unsigned long long)before, (unsigned long long)after,
+                  100.0 * (double)after / (double)before, worst);
+    assert_true(after * 100 <= before);
+    assert_true((double)m.used_bytes / n < 80);
+    engine_teardown();
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_engine_bench_m1_m2_m5),
+    };
+    return cmocka_run_group_tests_name("engine_bench", tests, NULL, NULL);
+}
