@@ -144,6 +144,9 @@ check-layering:
 lint:
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --suppress=missingIncludeSystem -I. -Iserver server proto
+	$(Q)clang-tidy --quiet -checks='-*,readability-braces-around-statements' \
+	    --warnings-as-errors='*' $(wildcard server/*.c server/engine/*.c proto/*.c) \
+	    -- -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I. -Iserver $(PKG_CFLAGS) 2>/dev/null
 
 install: server
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -73,8 +73,9 @@ client-node: client
 	    && npx --no-install node-gyp rebuild --loglevel=error >/dev/null
 
 client-test-node: $(CLIENT_SERVER_DEP) client-node
-	$(Q)mkdir -p $(CLIENT_RESULTS) && cd $(NODE_DIR) && \
-	OFFHEAPD=$${OFFHEAPD:-$(CURDIR)/$(BUILD)/offheapd} node --test test/ >$(CURDIR)/$(CLIENT_RESULTS)/node.log 2>&1; \
+	$(Q)mkdir -p $(CLIENT_RESULTS) && o=$${OFFHEAPD:-$(BUILD)/offheapd} && \
+	case $$o in /*) ;; *) o=$(CURDIR)/$$o ;; esac && cd $(NODE_DIR) && \
+	OFFHEAPD=$$o node --test test/ >$(CURDIR)/$(CLIENT_RESULTS)/node.log 2>&1; \
 	cat $(CURDIR)/$(CLIENT_RESULTS)/node.log; \
 	p=$$(sed -n 's/^# pass \([0-9]*\)/\1/p' $(CURDIR)/$(CLIENT_RESULTS)/node.log); \
 	f=$$(sed -n 's/^# fail \([0-9]*\)/\1/p' $(CURDIR)/$(CLIENT_RESULTS)/node.log); \

@@ -49,8 +49,10 @@ reply_unknown(struct conn *c, const struct cmd_req *r)
 {
     char msg[1024];
     size_t nl = r->argv[0].len < 128 ? r->argv[0].len : 128;
-    int n = snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args "
-                 "beginning with: ", (int)nl, r->argv[0].p);
+    int n = snprintf(msg, sizeof(msg),
+                     "ERR unknown command '%.*s', with args "
+                     "beginning with: ",
+                     (int)nl, r->argv[0].p);
     for (int i = 1; i < r->argc && n > 0 && (size_t)n < sizeof(msg) - 140;
          i++) {
         size_t al = r->argv[i].len < 128 ? r->argv[i].len : 128;
@@ -188,7 +190,7 @@ reply_flags(struct conn *c, unsigned flags)
     static const struct {
         unsigned bit;
         const char *name;
-    } names[] = {{CMD_WRITE, "write"},    {CMD_READ, "readonly"},
+    } names[] = {{CMD_WRITE, "write"},     {CMD_READ, "readonly"},
                  {CMD_DENYOOM, "denyoom"}, {CMD_ADMIN, "admin"},
                  {CMD_NOAUTH, "no_auth"},  {CMD_STALE, "loading"},
                  {CMD_FAST, "fast"}};
@@ -214,7 +216,7 @@ reply_command_info(struct conn *c, const struct cmd_def *d)
     reply_int(c, d->first_key);
     reply_int(c, d->last_key);
     reply_int(c, d->key_step);
-    reply_set(c, 0); /* ACL categories */
+    reply_set(c, 0);   /* ACL categories */
     reply_array(c, 0); /* tips */
     reply_array(c, 0); /* key specs */
     reply_array(c, 0); /* subcommands */
@@ -273,12 +275,18 @@ command_help(struct conn *c, const struct cmd_req *r)
     (void)r;
     static const char *const lines[] = {
         "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "(no subcommand)", "    Return details about all commands.",
-        "COUNT", "    Return the total number of commands.",
-        "DOCS [<command-name> ...]", "    Return documentation of commands.",
-        "INFO [<command-name> ...]", "    Return details about commands.",
-        "LIST", "    Return the names of all commands.",
-        "HELP", "    Print this help."};
+        "(no subcommand)",
+        "    Return details about all commands.",
+        "COUNT",
+        "    Return the total number of commands.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation of commands.",
+        "INFO [<command-name> ...]",
+        "    Return details about commands.",
+        "LIST",
+        "    Return the names of all commands.",
+        "HELP",
+        "    Print this help."};
     reply_array(c, sizeof(lines) / sizeof(lines[0]));
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         reply_status(c, lines[i]);
@@ -286,9 +294,9 @@ command_help(struct conn *c, const struct cmd_req *r)
 }
 
 static const struct cmd_sub command_subs[] = {
-    {"count", 2, command_count},   {"info", -2, command_info},
-    {"docs", -2, cmd_docs_reply},  {"list", 2, command_list_sub},
-    {"help", 2, command_help},     {NULL, 0, NULL}};
+    {"count", 2, command_count},  {"info", -2, command_info},
+    {"docs", -2, cmd_docs_reply}, {"list", 2, command_list_sub},
+    {"help", 2, command_help},    {NULL, 0, NULL}};
 
 void
 cmd_command(struct conn *c, const struct cmd_req *r)

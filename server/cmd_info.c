@@ -20,7 +20,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-
 #define OH_STRINGIFY_(x) #x
 #define OH_STRINGIFY(x)  OH_STRINGIFY_(x)
 
@@ -30,8 +29,7 @@ struct text {
     size_t len, cap;
 };
 
-static void
-text_printf(struct text *t, const char *fmt, ...)
+static void text_printf(struct text *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -217,26 +215,26 @@ static void
 info_stats(struct text *t)
 {
     const struct conn_stats *s = &conn_stats;
-    text_printf(
-        t,
-        "total_connections_received:%" PRIu64 "\r\n"
-        "total_commands_processed:%" PRIu64 "\r\n"
-        "total_net_input_bytes:%" PRIu64 "\r\n"
-        "total_net_output_bytes:%" PRIu64 "\r\n"
-        "rejected_connections:%" PRIu64 "\r\n"
-        "expired_keys:%" PRIu64 "\r\nevicted_keys:%" PRIu64 "\r\n"
-        "keyspace_hits:%" PRIu64 "\r\nkeyspace_misses:%" PRIu64 "\r\n"
-        "total_error_replies:%" PRIu64 "\r\n"
-        "total_protocol_errors:%" PRIu64 "\r\n"
-        "client_query_buffer_limit_disconnections:%" PRIu64 "\r\n"
-        "client_output_buffer_limit_disconnections:%" PRIu64 "\r\n",
-        s->connections_received, s->total_commands, s->net_input_bytes,
-        s->net_output_bytes, s->rejected_connections,
-        engine_metric("engine_expired"), engine_metric("engine_evicted"),
-        engine_metric("engine_get_hit"), engine_metric("engine_get_miss"),
-        reply_error_count, s->protocol_errors,
-        s->client_query_buffer_limit_disconnections,
-        s->client_output_buffer_limit_disconnections);
+    text_printf(t,
+                "total_connections_received:%" PRIu64 "\r\n"
+                "total_commands_processed:%" PRIu64 "\r\n"
+                "total_net_input_bytes:%" PRIu64 "\r\n"
+                "total_net_output_bytes:%" PRIu64 "\r\n"
+                "rejected_connections:%" PRIu64 "\r\n"
+                "expired_keys:%" PRIu64 "\r\nevicted_keys:%" PRIu64 "\r\n"
+                "keyspace_hits:%" PRIu64 "\r\nkeyspace_misses:%" PRIu64 "\r\n"
+                "total_error_replies:%" PRIu64 "\r\n"
+                "total_protocol_errors:%" PRIu64 "\r\n"
+                "client_query_buffer_limit_disconnections:%" PRIu64 "\r\n"
+                "client_output_buffer_limit_disconnections:%" PRIu64 "\r\n",
+                s->connections_received, s->total_commands, s->net_input_bytes,
+                s->net_output_bytes, s->rejected_connections,
+                engine_metric("engine_expired"),
+                engine_metric("engine_evicted"),
+                engine_metric("engine_get_hit"),
+                engine_metric("engine_get_miss"), reply_error_count,
+                s->protocol_errors, s->client_query_buffer_limit_disconnections,
+                s->client_output_buffer_limit_disconnections);
 }
 
 static void
@@ -261,8 +259,7 @@ info_keyspace(struct text *t)
 {
     uint64_t keys = engine_count();
     if (keys > 0) {
-        text_printf(t, "db0:keys=%" PRIu64 ",expires=%" PRIu64
-                       ",avg_ttl=0\r\n",
+        text_printf(t, "db0:keys=%" PRIu64 ",expires=%" PRIu64 ",avg_ttl=0\r\n",
                     keys, engine_metric("engine_keys_with_ttl_curr"));
     }
 }
@@ -408,8 +405,9 @@ static void
 memory_usage(struct conn *c, const struct cmd_req *r)
 {
     long long samples;
-    if (r->argc == 4 || (r->argc == 5 && (!cmd_arg_is(&r->argv[3], "samples") ||
-                                          !cmd_arg_ll(&r->argv[4], &samples)))) {
+    if (r->argc == 4 ||
+        (r->argc == 5 && (!cmd_arg_is(&r->argv[3], "samples") ||
+                          !cmd_arg_ll(&r->argv[4], &samples)))) {
         reply_error_syntax(c);
         return;
     }
@@ -462,12 +460,16 @@ memory_help(struct conn *c, const struct cmd_req *r)
     (void)r;
     static const char *const lines[] = {
         "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "DOCTOR", "    Return memory problems reports.",
-        "STATS", "    Return information about the memory usage of the server.",
+        "DOCTOR",
+        "    Return memory problems reports.",
+        "STATS",
+        "    Return information about the memory usage of the server.",
         "USAGE <key> [SAMPLES <count>]",
         "    Return memory in bytes used by <key> and its value.",
-        "PURGE", "    Ask the allocator to release memory.",
-        "HELP", "    Print this help."};
+        "PURGE",
+        "    Ask the allocator to release memory.",
+        "HELP",
+        "    Print this help."};
     reply_array(c, sizeof(lines) / sizeof(lines[0]));
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         reply_status(c, lines[i]);

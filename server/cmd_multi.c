@@ -162,8 +162,8 @@ cmd_multi_queue(struct conn *c, const struct cmd_req *r,
     for (int i = 0; i < r->argc; i++) {
         bytes += r->argv[i].len;
     }
-    size_t hdr = sizeof(struct multi_cmd) +
-                 (size_t)r->argc * sizeof(struct resp_str);
+    size_t hdr =
+        sizeof(struct multi_cmd) + (size_t)r->argc * sizeof(struct resp_str);
     struct multi_cmd *m = malloc(hdr + bytes);
     if (m == NULL) {
         reply_error(c, "OOM cannot queue the command");

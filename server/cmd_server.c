@@ -20,7 +20,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define CONFIG_VALUE_MAX  4096    /* bytes of a formatted option value */
+#define CONFIG_VALUE_MAX 4096 /* bytes of a formatted option value */
 
 /* Copies an argument into a NUL-terminated buffer (truncating). */
 static const char *
@@ -79,7 +79,8 @@ cmd_select(struct conn *c, const struct cmd_req *r)
 static bool
 password_ok(const struct resp_str *user, const struct resp_str *pass)
 {
-    if (user != NULL && !(user->len == 7 && memcmp(user->p, "default", 7) == 0)) {
+    if (user != NULL &&
+        !(user->len == 7 && memcmp(user->p, "default", 7) == 0)) {
         return false;
     }
     if (cfg.requirepass[0] == '\0') {
@@ -230,37 +231,47 @@ cmd_reset(struct conn *c, const struct cmd_req *r)
 
 /* ---- CLIENT ---- */
 
+#define CLIENT_LINE_MAX 1024 /* bytes of one CLIENT LIST line */
+
+static bool
+client_wanted(const struct conn *x, const struct cmd_req *r, bool by_id)
+{
+    for (int i = 3; by_id && i < r->argc; i++) {
+        long long id;
+        if (cmd_arg_ll(&r->argv[i], &id) && (uint64_t)id == x->id) {
+            return true;
+        }
+    }
+    return !by_id;
+}
+
+/* CLIENT LIST [TYPE normal] [ID id ...] */
 static void
 client_list(struct conn *c, const struct cmd_req *r)
 {
-    char line[1024];
-    size_t cap = 4096, len = 0;
-    char *out = malloc(cap);
     bool by_id = r->argc > 3 && cmd_arg_is(&r->argv[2], "id");
-    for (struct conn *x = conn_first(); x != NULL && out != NULL;
-         x = x->next) {
-        bool wanted = !by_id;
-        for (int i = 3; by_id && i < r->argc; i++) {
-            long long id;
-            wanted |= cmd_arg_ll(&r->argv[i], &id) && (uint64_t)id == x->id;
-        }
-        if (!wanted) {
-            continue;
-        }
-        size_t n = conn_describe(x, r->now, line, sizeof(line));
-        if (len + n + 2 > cap) {
-            cap = (len + n + 2) * 2;
-            char *grown = realloc(out, cap);
-            if (grown == NULL) {
-                break;
-            }
-            out = grown;
-        }
-        memcpy(out + len, line, n);
-        len += n;
-        out[len++] = '\n';
+    bool by_type = r->argc == 4 && cmd_arg_is(&r->argv[2], "type");
+    if (r->argc > 2 && !by_id && !by_type) {
+        reply_error_syntax(c);
+        return;
     }
-    reply_verbatim(c, out != NULL ? out : "", out != NULL ? len : 0);
+    size_t n = 0;
+    for (struct conn *x = conn_first(); x != NULL; x = x->next) {
+        n += client_wanted(x, r, by_id);
+    }
+    char *out = malloc(n * CLIENT_LINE_MAX + 1);
+    if (out == NULL) {
+        reply_error(c, "ERR out of memory");
+        return;
+    }
+    size_t len = 0;
+    for (struct conn *x = conn_first(); x != NULL; x = x->next) {
+        if (client_wanted(x, r, by_id)) {
+            len += conn_describe(x, r->now, out + len, CLIENT_LINE_MAX);
+            out[len++] = '\n';
+        }
+    }
+    reply_verbatim(c, out, len);
     free(out);
 }
 
@@ -369,18 +380,27 @@ client_help(struct conn *c, const struct cmd_req *r)
     (void)r;
     static const char *const lines[] = {
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "ID", "    Return the ID of the current connection.",
-        "GETNAME", "    Return the name of the current connection.",
-        "SETNAME <name>", "    Assign the name <name> to the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
         "SETINFO <LIB-NAME|LIB-VER> <value>",
         "    Set client library name or version.",
-        "LIST [ID <id> ...]", "    Return information about client connections.",
-        "INFO", "    Return information about the current client connection.",
+        "LIST [ID <id> ...]",
+        "    Return information about client connections.",
+        "INFO",
+        "    Return information about the current client connection.",
         "KILL <ip:port> | KILL [ID <id>] [ADDR <ip:port>] [LADDR <ip:port>] "
-        "[SKIPME yes|no]", "    Kill connections.",
-        "NO-EVICT (ON|OFF)", "    Accepted for compatibility.",
-        "NO-TOUCH (ON|OFF)", "    Accepted for compatibility.",
-        "HELP", "    Print this help."};
+        "[SKIPME yes|no]",
+        "    Kill connections.",
+        "NO-EVICT (ON|OFF)",
+        "    Accepted for compatibility.",
+        "NO-TOUCH (ON|OFF)",
+        "    Accepted for compatibility.",
+        "HELP",
+        "    Print this help."};
     size_t n = sizeof(lines) / sizeof(lines[0]);
     reply_array(c, n);
     for (size_t i = 0; i < n; i++) {
@@ -427,13 +447,17 @@ client_onoff(struct conn *c, const struct cmd_req *r)
     }
 }
 
-static const struct cmd_sub client_subs[] = {
-    {"id", 2, client_id},           {"getname", 2, client_getname},
-    {"setname", 3, client_setname}, {"setinfo", 4, client_setinfo},
-    {"list", -2, client_list},      {"info", 2, client_info},
-    {"kill", -3, client_kill},      {"no-evict", 3, client_onoff},
-    {"no-touch", 3, client_onoff},  {"help", 2, client_help},
-    {NULL, 0, NULL}};
+static const struct cmd_sub client_subs[] = {{"id", 2, client_id},
+                                             {"getname", 2, client_getname},
+                                             {"setname", 3, client_setname},
+                                             {"setinfo", 4, client_setinfo},
+                                             {"list", -2, client_list},
+                                             {"info", 2, client_info},
+                                             {"kill", -3, client_kill},
+                                             {"no-evict", 3, client_onoff},
+                                             {"no-touch", 3, client_onoff},
+                                             {"help", 2, client_help},
+                                             {NULL, 0, NULL}};
 
 void
 cmd_client(struct conn *c, const struct cmd_req *r)
@@ -510,16 +534,20 @@ config_set(struct conn *c, const struct cmd_req *r)
         opts[n] = cfg_find(name);
         if (opts[n] == NULL || r->argv[i].len >= sizeof(name)) {
             config_restore(opts, old, n);
-            reply_errorf(c, "ERR Unknown option or number of arguments for "
-                         "CONFIG SET - '%s'", name);
+            reply_errorf(c,
+                         "ERR Unknown option or number of arguments for "
+                         "CONFIG SET - '%s'",
+                         name);
             return;
         }
         cfg_format(opts[n], old[n], sizeof(old[n]));
         arg_cstr(&r->argv[i + 1], val, sizeof(val));
         if (cfg_set(opts[n], val, true, err, sizeof(err)) != 0) {
             config_restore(opts, old, n);
-            reply_errorf(c, "ERR CONFIG SET failed (possibly related to "
-                         "argument '%s') - %s", name, err);
+            reply_errorf(c,
+                         "ERR CONFIG SET failed (possibly related to "
+                         "argument '%s') - %s",
+                         name, err);
             return;
         }
         config_apply(opts[n]);
@@ -557,22 +585,28 @@ config_help(struct conn *c, const struct cmd_req *r)
     static const char *const lines[] = {
         "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "GET <pattern> [<pattern> ...]",
-        "    Return parameters matching the glob-like patterns and their values.",
+        "    Return parameters matching the glob-like patterns and their "
+        "values.",
         "SET <directive> <value> [<directive> <value> ...]",
         "    Set the configuration <directive> to <value>.",
-        "RESETSTAT", "    Reset statistics reported by the INFO command.",
-        "REWRITE", "    Rewrite the configuration file.",
-        "HELP", "    Print this help."};
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        "HELP",
+        "    Print this help."};
     reply_array(c, sizeof(lines) / sizeof(lines[0]));
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         reply_status(c, lines[i]);
     }
 }
 
-static const struct cmd_sub config_subs[] = {
-    {"get", -3, config_get},           {"set", -4, config_set},
-    {"resetstat", 2, config_resetstat}, {"rewrite", 2, config_rewrite},
-    {"help", 2, config_help},          {NULL, 0, NULL}};
+static const struct cmd_sub config_subs[] = {{"get", -3, config_get},
+                                             {"set", -4, config_set},
+                                             {"resetstat", 2, config_resetstat},
+                                             {"rewrite", 2, config_rewrite},
+                                             {"help", 2, config_help},
+                                             {NULL, 0, NULL}};
 
 void
 cmd_config(struct conn *c, const struct cmd_req *r)

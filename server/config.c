@@ -204,8 +204,10 @@ set_number(const struct cfg_opt *o, const char *value, char *err, size_t cap)
         return -1;
     }
     if (n < o->min || n > o->max) {
-        snprintf(err, cap, "argument must be between %" PRIu64 " and %" PRIu64
-                 " inclusive", o->min, o->max);
+        snprintf(err, cap,
+                 "argument must be between %" PRIu64 " and %" PRIu64
+                 " inclusive",
+                 o->min, o->max);
         return -1;
     }
     *num_field(o) = n;
@@ -278,7 +280,8 @@ split_words(char *line, char **words, int max)
         char quote = (*p == '"' || *p == '\'') ? *p++ : 0;
         char *out = p;
         words[n++] = out;
-        while (*p != '\0' && (quote ? *p != quote : !isspace((unsigned char)*p))) {
+        while (*p != '\0' &&
+               (quote ? *p != quote : !isspace((unsigned char)*p))) {
             if (quote == '"' && *p == '\\' && p[1] != '\0') {
                 p++;
                 *out++ = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
@@ -421,9 +424,9 @@ cfg_describe(FILE *out)
                 o->type == OPT_ENUM ? " (one of " : "",
                 o->type == OPT_ENUM ? o->choices : "",
                 o->type == OPT_ENUM ? ")" : "");
-        fprintf(out, "# %s\n", (o->flags & OPT_LIVE)
-                                   ? "CONFIG SET changes it at run time"
-                                   : "read at start-up only");
+        fprintf(out, "# %s\n",
+                (o->flags & OPT_LIVE) ? "CONFIG SET changes it at run time"
+                                      : "read at start-up only");
         fprintf(out, "%s %s\n\n", cfg_name(o, name, sizeof(name)), def);
     }
 }
@@ -479,8 +482,7 @@ static bool
 is_default(const struct cfg_opt *o)
 {
     if (is_string_type(o->type)) {
-        return strcmp(*str_field(o), o->def_str != NULL ? o->def_str : "") ==
-               0;
+        return strcmp(*str_field(o), o->def_str != NULL ? o->def_str : "") == 0;
     }
     return *num_field(o) == o->def_num;
 }

@@ -41,19 +41,19 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define CONN_READ_CHUNK     16384 /* bytes read per read(2) normally */
-#define CONN_IBUF_KEEP      65536 /* an idle input buffer above this shrinks */
-#define CONN_OUT_CHUNK      16384 /* bytes per output chunk */
-#define CONN_ZEROCOPY_MIN   16384 /* values this large are not copied */
-#define CONN_IOV_MAX        64    /* chunks per writev(2) */
-#define CONN_ARGS_INITIAL   16    /* argument slots of a new client */
-#define CONN_READS_PER_EVENT 4    /* reads per readiness event */
+#define CONN_READ_CHUNK      16384 /* bytes read per read(2) normally */
+#define CONN_IBUF_KEEP       65536 /* an idle input buffer above this shrinks */
+#define CONN_OUT_CHUNK       16384 /* bytes per output chunk */
+#define CONN_ZEROCOPY_MIN    16384 /* values this large are not copied */
+#define CONN_IOV_MAX         64    /* chunks per writev(2) */
+#define CONN_ARGS_INITIAL    16    /* argument slots of a new client */
+#define CONN_READS_PER_EVENT 4     /* reads per readiness event */
 
 struct out_chunk {
     struct out_chunk *next;
-    size_t len;  /* bytes in data[] (or of the item's value) */
-    size_t cap;  /* capacity of data[]; 0 for an item chunk */
-    size_t sent; /* bytes already written */
+    size_t len;              /* bytes in data[] (or of the item's value) */
+    size_t cap;              /* capacity of data[]; 0 for an item chunk */
+    size_t sent;             /* bytes already written */
     struct engine_item item; /* the pinned value of an item chunk */
     char data[];
 };
@@ -489,8 +489,8 @@ static void
 protocol_error(struct conn *c)
 {
     conn_stats.protocol_errors++;
-    log_verbose("protocol error from client id=%" PRIu64 " addr=%s: %s",
-                c->id, c->addr, c->parser.err);
+    log_verbose("protocol error from client id=%" PRIu64 " addr=%s: %s", c->id,
+                c->addr, c->parser.err);
     reply_errorf(c, "ERR %s", c->parser.err);
     conn_close_after_reply(c);
 }
@@ -548,7 +548,8 @@ static size_t
 read_size(const struct conn *c)
 {
     size_t pending = c->ilen - c->ipos;
-    if (c->parser.need > pending && c->parser.need - pending > CONN_READ_CHUNK) {
+    if (c->parser.need > pending &&
+        c->parser.need - pending > CONN_READ_CHUNK) {
         return c->parser.need - pending;
     }
     return CONN_READ_CHUNK;
@@ -565,9 +566,8 @@ read_once(struct conn *c)
     }
     ssize_t n = read(c->fd, c->ibuf + c->ilen, c->icap - c->ilen);
     if (n < 0) {
-        return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-                   ? -2
-                   : -1;
+        return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -2
+                                                                           : -1;
     }
     c->ilen += (size_t)n;
     conn_stats.net_input_bytes += (uint64_t)n;
@@ -675,11 +675,10 @@ conn_describe(const struct conn *c, oh_time now, char *buf, size_t cap)
         "redir=-1 resp=%d lib-name=%s lib-ver=%s",
         c->id, c->addr, c->laddr, c->fd, c->name,
         (long long)((now - c->created) / 1000),
-        (long long)((now - c->last_active) / 1000),
-        c->in_multi ? "x" : "N", c->in_multi ? (int)c->multi_count : -1,
-        c->ilen - c->ipos, c->icap - c->ilen, c->icap, c->icap,
-        c->out_chunks, c->out_bytes, sizeof(*c) + c->icap,
-        c->out_head != NULL ? "w" : "", cmd, c->resp, c->lib_name,
-        c->lib_ver);
+        (long long)((now - c->last_active) / 1000), c->in_multi ? "x" : "N",
+        c->in_multi ? (int)c->multi_count : -1, c->ilen - c->ipos,
+        c->icap - c->ilen, c->icap, c->icap, c->out_chunks, c->out_bytes,
+        sizeof(*c) + c->icap, c->out_head != NULL ? "w" : "", cmd, c->resp,
+        c->lib_name, c->lib_ver);
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }

@@ -41,18 +41,18 @@ struct conn {
     uint64_t out_bytes; /* bytes queued and not yet written */
     size_t out_chunks;
 
-    int resp;            /* 2 or 3 */
+    int resp; /* 2 or 3 */
     bool authenticated;
-    bool closing;        /* close once the pending replies are written */
-    bool close_now;      /* close without writing (errors, limits) */
-    bool in_dispatch;    /* a request is being executed */
+    bool closing;     /* close once the pending replies are written */
+    bool close_now;   /* close without writing (errors, limits) */
+    bool in_dispatch; /* a request is being executed */
 
     /* MULTI / WATCH */
     bool in_multi;
-    bool multi_dirty;    /* a queued command was refused: EXECABORT */
+    bool multi_dirty; /* a queued command was refused: EXECABORT */
     struct multi_cmd *multi_head, *multi_tail;
     size_t multi_count;
-    bool watch_dirty;    /* a watched key changed */
+    bool watch_dirty;          /* a watched key changed */
     struct watch_key *watched; /* list of keys this client watches */
 
     oh_time created, last_active; /* ms */

@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EV_LISTENERS_MAX 16 /* bind addresses + unix socket */
-#define EV_STEP_BUDGET_US 50 /* µs of engine work per step slice */
+#define EV_LISTENERS_MAX   16 /* bind addresses + unix socket */
+#define EV_STEP_BUDGET_US  50 /* µs of engine work per step slice */
 #define EV_STEP_SLICES_MAX 20 /* slices per tick while work remains */
 
 struct listener {
@@ -120,8 +120,8 @@ static void
 on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what, (void)arg;
-    log_notice("received %s, shutting down", sig == SIGINT ? "SIGINT"
-                                                            : "SIGTERM");
+    log_notice("received %s, shutting down",
+               sig == SIGINT ? "SIGINT" : "SIGTERM");
     ev_stop();
 }
 
@@ -237,8 +237,8 @@ listen_tcp_addr(const char *addr, uint64_t port, int backlog)
         log_warn("bind %s: %s", addr, gai_strerror(gai));
         return -1;
     }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    0);
+    int fd =
+        socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd >= 0) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

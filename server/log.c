@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static FILE *log_file;         /* NULL: stderr */
+static FILE *log_file; /* NULL: stderr */
 static log_level log_min = LOG_LVL_NOTICE;
-static bool log_journal;       /* stderr is read by journald */
+static bool log_journal; /* stderr is read by journald */
 
 static const char *const level_names[] = {"debug", "verbose", "notice",
                                           "warning"};

@@ -20,13 +20,14 @@
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: offheapd [config-file] [--option value ...]\n"
-            "       offheapd --help-config    every option, default and "
-            "description\n"
-            "       offheapd --check-config [config-file] [--option value ...]\n"
-            "       offheapd --version\n"
-            "Options given on the command line override the file.\n");
+    fprintf(
+        out,
+        "Usage: offheapd [config-file] [--option value ...]\n"
+        "       offheapd --help-config    every option, default and "
+        "description\n"
+        "       offheapd --check-config [config-file] [--option value ...]\n"
+        "       offheapd --version\n"
+        "Options given on the command line override the file.\n");
 }
 
 /* Loads the configuration from argv. Exits on a bad file or option. */
@@ -54,13 +55,13 @@ load_config(int argc, char **argv)
 static void
 handle_info_flags(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
-                      strcmp(argv[1], "-h") == 0)) {
+    if (argc == 2 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
         exit(EX_OK);
     }
-    if (argc == 2 && (strcmp(argv[1], "--version") == 0 ||
-                      strcmp(argv[1], "-v") == 0)) {
+    if (argc == 2 &&
+        (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {
         printf("offheapd %s (Redis protocol %s)\n", OH_VERSION,
                OH_REDIS_COMPAT);
         exit(EX_OK);

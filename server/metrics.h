@@ -25,7 +25,8 @@ struct metric_desc {
 /* Expands a table into descriptors of struct `st`:
  *   #define D(n, t, d) METRIC_DESC(struct m, n, t, d)
  *   static const struct metric_desc x[] = { TABLE(D) {0} }; */
-#define METRIC_DESC(st, name, type, desc) {#name, (type), (desc), offsetof(st, name)},
+#define METRIC_DESC(st, name, type, desc)                                      \
+    {#name, (type), (desc), offsetof(st, name)},
 
 /* Each accepts m == NULL so unit tests can pass NULL. */
 #define INCR(m, f)                                                             \

@@ -228,8 +228,7 @@ reply_set_deferred(struct conn *c, void *handle, char kind, size_t n)
 void
 reply_error_arity(struct conn *c, const char *cmdname)
 {
-    reply_errorf(c, "ERR wrong number of arguments for '%s' command",
-                 cmdname);
+    reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmdname);
 }
 
 void

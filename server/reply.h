@@ -59,10 +59,10 @@ void reply_set_deferred(struct conn *c, void *handle, char kind, size_t n);
 
 /* Standard errors (Redis 7 texts) */
 void reply_error_arity(struct conn *c, const char *cmdname);
-void reply_error_syntax(struct conn *c);    /* ERR syntax error */
-void reply_error_notint(struct conn *c);    /* ERR value is not an integer
-                                                or out of range */
-void reply_error_oom(struct conn *c);       /* OOM command not allowed ... */
+void reply_error_syntax(struct conn *c); /* ERR syntax error */
+void reply_error_notint(struct conn *c); /* ERR value is not an integer
+                                             or out of range */
+void reply_error_oom(struct conn *c);    /* OOM command not allowed ... */
 
 /* Error statistics (INFO stats total_error_replies, INFO errorstats). */
 #define REPLY_ERRSTATS_MAX 32 /* distinct error codes counted */

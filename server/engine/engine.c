@@ -66,7 +66,7 @@ apply_live(const struct oh_config *cfg)
         (unsigned)(cfg->engine_young_pct ? cfg->engine_young_pct : 10);
     eng.merge_n = (unsigned)cfg->engine_merge_segments;
     if (eng.merge_n < 2 || eng.merge_n > GEN_JOB_SRC_MAX) {
-        eng.merge_n = 4;
+        eng.merge_n = 8;
     }
     eng.compact_pct =
         (unsigned)(cfg->engine_compact_pct ? cfg->engine_compact_pct : 25);

@@ -13,7 +13,7 @@
       "bytes per segment; with a small maxmemory the engine uses less (maxmemory/64, at least 64 KiB)")                       \
     X(engine_young_pct,        OPT_UINT,  10,           NULL,         1,   50,          OPT_LIVE,   NULL,                       \
       "share of memory (percent) for the young generation where new entries go")                                              \
-    X(engine_merge_segments,   OPT_UINT,  4,            NULL,         2,   16,          OPT_LIVE,   NULL,                       \
+    X(engine_merge_segments,   OPT_UINT,  8,            NULL,         2,   16,          OPT_LIVE,   NULL,                       \
       "old segments merged into one by each eviction or compaction")                                                          \
     X(engine_compact_pct,      OPT_UINT,  25,           NULL,         1,   90,          OPT_LIVE,   NULL,                       \
       "old segments with less than this percent of live bytes are compacted")

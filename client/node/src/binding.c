@@ -80,12 +80,6 @@ release_hold(struct client *cl)
     if (--cl->holds > 0) {
         return;
     }
-    if (cl->actx != NULL) {
-        napi_async_destroy(cl->env, cl->actx);
-    }
-    if (cl->resource != NULL) {
-        napi_delete_reference(cl->env, cl->resource);
-    }
     offheap_close(cl->sync);
     free(cl->servers);
     free(cl->password);
@@ -189,7 +183,7 @@ on_timer(uv_timer_t *h)
 }
 
 static void
-uv_watch(void *data, size_t slot, int fd, int events)
+loop_watch(void *data, size_t slot, int fd, int events)
 {
     struct client *cl = data;
     struct uvslot *s = &cl->slots[slot];
@@ -220,7 +214,7 @@ uv_watch(void *data, size_t slot, int fd, int events)
 }
 
 static void
-uv_timer(void *data, size_t slot, int ms)
+loop_timer(void *data, size_t slot, int ms)
 {
     struct client *cl = data;
     struct uvslot *s = &cl->slots[slot];
@@ -247,25 +241,7 @@ uv_timer(void *data, size_t slot, int ms)
 }
 
 static void
-uv_release(void *data)
-{
-    struct client *cl = data;
-
-    for (size_t i = 0; i < MAX_SERVERS; i++) {
-        if (cl->slots[i].poll != NULL) {
-            uv_poll_stop(cl->slots[i].poll);
-            close_handle((uv_handle_t *)cl->slots[i].poll);
-            cl->slots[i].poll = NULL;
-        }
-        if (cl->slots[i].timer != NULL) {
-            uv_timer_stop(cl->slots[i].timer);
-            close_handle((uv_handle_t *)cl->slots[i].timer);
-            cl->slots[i].timer = NULL;
-        }
-    }
-}
-static void
-uv_release(void *data)
+loop_release(void *data)
 {
     struct client *cl = data;
 
@@ -736,6 +712,21 @@ close_client(struct client *cl)
     }
 }
 
+/* Frees what lives in the JS engine; only while env is alive (the uv close
+ * callbacks may run after the environment is gone, at exit). */
+static void
+drop_js(struct client *cl)
+{
+    if (cl->actx != NULL) {
+        napi_async_destroy(cl->env, cl->actx);
+        cl->actx = NULL;
+    }
+    if (cl->resource != NULL) {
+        napi_delete_reference(cl->env, cl->resource);
+        cl->resource = NULL;
+    }
+}
+
 static void
 finalize(napi_env env, void *data, void *hint)
 {
@@ -744,6 +735,7 @@ finalize(napi_env env, void *data, void *hint)
     (void)env;
     (void)hint;
     close_client(cl);
+    drop_js(cl);
     release_hold(cl);
 }
 
@@ -784,7 +776,7 @@ opt_int(napi_env env, napi_value obj, const char *name, int def)
 static bool
 init_client(napi_env env, struct client *cl, napi_value opts)
 {
-    offheap_loop_t loop = {cl, uv_watch, uv_timer, uv_release};
+    offheap_loop_t loop = {cl, loop_watch, loop_timer, loop_release};
     napi_value name;
 
     cl->env = env;
@@ -830,6 +822,7 @@ js_create(napi_env env, napi_callback_info info)
                          "bad servers (want host:port, unix:/path or a "
                          "comma-separated list)");
         close_client(cl);
+        drop_js(cl);
         release_hold(cl);
         return NULL;
     }
