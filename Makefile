@@ -53,7 +53,7 @@ SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/%.o)
 .PHONY: all server client test test-unit test-integration run deps fuzz \
         check-format format lint check-layering asan clean install help
 
-all: server
+all: server client
 
 server: deps $(BUILD)/offheapd
 
@@ -110,8 +110,8 @@ test-unit: deps $(UNIT_TESTS)
 test-integration: deps $(BUILD)/offheapd $(ITEST_C)
 	$(Q)OFFHEAPD=$(BUILD)/offheapd ./tests/run.sh integration $(ITEST_C)
 
-test: deps $(BUILD)/offheapd $(UNIT_TESTS) $(ITEST_C)
-	$(Q)OFFHEAPD=$(BUILD)/offheapd ./tests/run.sh all $(UNIT_TESTS) -- $(ITEST_C)
+test: deps $(BUILD)/offheapd $(UNIT_TESTS) $(ITEST_C) $(CLIENT_TESTS)
+	$(Q)OFFHEAPD=$(BUILD)/offheapd ./tests/run.sh all $(UNIT_TESTS) -- $(ITEST_C) make:client-check
 
 run: server
 	$(BUILD)/offheapd conf/offheapd.conf
@@ -148,12 +148,12 @@ lint:
 	    --warnings-as-errors='*' $(wildcard server/*.c server/engine/*.c proto/*.c) \
 	    -- -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I. -Iserver $(PKG_CFLAGS) 2>/dev/null
 
-install: server
+install: server client-install
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/offheapd $(DESTDIR)$(PREFIX)/bin/offheapd
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan client/node/build
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

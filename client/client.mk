@@ -88,7 +88,7 @@ client-test-example: $(CLIENT_SERVER_DEP) client
 	$(Q)mkdir -p $(CLIENT_RESULTS) && d=$$(mktemp -d) && p=0 && f=0 && \
 	$(MAKE) --no-print-directory client-install DESTDIR=$$d PREFIX=/usr >/dev/null && \
 	if PKG_CONFIG_PATH=$$d/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$$d \
-	    $(MAKE) --no-print-directory -C client/examples OUT=$$d/examples >$(CLIENT_RESULTS)/ex.log 2>&1; \
+	    $(MAKE) --no-print-directory -C client/examples OUT=$$d/examples LDFLAGS="$(REAL_LDFLAGS)" >$(CLIENT_RESULTS)/ex.log 2>&1; \
 	then p=$$((p + 1)); else f=$$((f + 1)); cat $(CLIENT_RESULTS)/ex.log; fi; \
 	port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'); \
 	$${OFFHEAPD:-$(BUILD)/offheapd} --port $$port --loglevel warning >/dev/null 2>&1 & spid=$$!; \

@@ -37,12 +37,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KETAMA_POINTS      160 /* points per server at equal weights */
-#define KETAMA_PER_HASH    4   /* points cut from one md5 digest */
-#define KETAMA_NAME_LEN    86  /* bytes of "name-k", as twemproxy */
-#define FNV1A_64_INIT      UINT64_C(0xcbf29ce484222325)
-#define FNV1A_64_PRIME     UINT64_C(0x100000001b3)
-#define MD5_BLOCK          64 /* bytes per MD5 block */
+#define KETAMA_POINTS   160 /* points per server at equal weights */
+#define KETAMA_PER_HASH 4   /* points cut from one md5 digest */
+#define KETAMA_NAME_LEN 86  /* bytes of "name-k", as twemproxy */
+#define FNV1A_64_INIT   UINT64_C(0xcbf29ce484222325)
+#define FNV1A_64_PRIME  UINT64_C(0x100000001b3)
+#define MD5_BLOCK       64 /* bytes per MD5 block */
 
 /* ---- MD5 (RFC 1321) ---- */
 

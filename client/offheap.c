@@ -46,8 +46,8 @@ const char *
 offheap_strerror(int rc)
 {
     switch (rc) {
-#define X(name, code, msg)                                                    \
-    case code:                                                                \
+#define X(name, code, msg)                                                     \
+    case code:                                                                 \
         return msg;
         OFFHEAP_ERRORS(X)
 #undef X
@@ -373,8 +373,7 @@ trim(const char **s, size_t n)
 }
 
 static int
-parse_servers(struct offheap_pool *p, const char *spec,
-              struct offheap_error *e)
+parse_servers(struct offheap_pool *p, const char *spec, struct offheap_error *e)
 {
     size_t count = 1;
 
@@ -453,8 +452,8 @@ offheap_pool_init(struct offheap_pool *p, const offheap_options_t *o,
         return rc;
     }
     for (size_t i = 0; i < p->nsrv; i++) {
-        p->srv[i].backoff_ms = o->backoff_min_ms > 0 ? o->backoff_min_ms
-                                                     : OFFHEAP_BACKOFF_MIN_MS;
+        p->srv[i].backoff_ms =
+            o->backoff_min_ms > 0 ? o->backoff_min_ms : OFFHEAP_BACKOFF_MIN_MS;
     }
     if (copy_options(p, o) != 0 ||
         (p->nsrv > 1 && offheap_ketama_build(p) != 0)) {
@@ -485,8 +484,7 @@ offheap_pool_deinit(struct offheap_pool *p)
 }
 
 int
-offheap_pool_set_prefix(struct offheap_pool *p, const char *prefix,
-                        size_t plen)
+offheap_pool_set_prefix(struct offheap_pool *p, const char *prefix, size_t plen)
 {
     char *np = NULL;
 
@@ -528,8 +526,8 @@ offheap_pool_route(const struct offheap_pool *p, const char *key, size_t klen)
     }
     k = buf;
     offheap_hash_tag(&k, &n);
-    idx = offheap_ketama_dispatch(p->ring, p->nring,
-                                  offheap_hash(p->hash, k, n));
+    idx =
+        offheap_ketama_dispatch(p->ring, p->nring, offheap_hash(p->hash, k, n));
     if (buf != stackbuf) {
         free(buf);
     }
@@ -627,9 +625,9 @@ offheap_server_open(struct offheap_server *s, struct offheap_error *e)
         return offheap_fail(e, OFFHEAP_ERR_NOMEM, "out of memory");
     }
     if (s->rc->err != 0) {
-        int code = offheap_fail(e, OFFHEAP_ERR_IO, "%s: %s",
-                                server_label(s, label, sizeof(label)),
-                                s->rc->errstr);
+        int code =
+            offheap_fail(e, OFFHEAP_ERR_IO, "%s: %s",
+                         server_label(s, label, sizeof(label)), s->rc->errstr);
 
         redisFree(s->rc);
         s->rc = NULL;
@@ -655,14 +653,12 @@ offheap_server_drop(struct offheap_server *s, const struct offheap_pool *p,
         return;
     }
     s->retry_at = offheap_now_ms() + s->backoff_ms;
-    s->backoff_ms = s->backoff_ms * 2 > p->backoff_max_ms
-                        ? p->backoff_max_ms
-                        : s->backoff_ms * 2;
+    s->backoff_ms = s->backoff_ms * 2 > p->backoff_max_ms ? p->backoff_max_ms
+                                                          : s->backoff_ms * 2;
 }
 
 int
-offheap_server_handshake(struct offheap_server *s,
-                         const struct offheap_pool *p)
+offheap_server_handshake(struct offheap_server *s, const struct offheap_pool *p)
 {
     int n = 0;
     char db[INT_DIGITS];
@@ -676,8 +672,8 @@ offheap_server_handshake(struct offheap_server *s,
             argv[1] = p->password;
             lens[1] = lens[2];
         }
-        if (offheap_append_cmd(s->rc, p, p->username ? 3 : 2, argv, lens,
-                               0) != 0) {
+        if (offheap_append_cmd(s->rc, p, p->username ? 3 : 2, argv, lens, 0) !=
+            0) {
             return OFFHEAP_ERR_NOMEM;
         }
         n++;
@@ -695,18 +691,17 @@ offheap_server_handshake(struct offheap_server *s,
 }
 
 int
-offheap_server_check_backoff(struct offheap_server *s,
-                             struct offheap_error *e, int64_t now)
+offheap_server_check_backoff(struct offheap_server *s, struct offheap_error *e,
+                             int64_t now)
 {
     char label[96];
 
     if (s->state != OFFHEAP_DOWN || now >= s->retry_at) {
         return 0;
     }
-    return offheap_fail(e, OFFHEAP_ERR_DOWN,
-                        "%s is down, next reconnect in %lld ms",
-                        server_label(s, label, sizeof(label)),
-                        (long long)(s->retry_at - now));
+    return offheap_fail(
+        e, OFFHEAP_ERR_DOWN, "%s is down, next reconnect in %lld ms",
+        server_label(s, label, sizeof(label)), (long long)(s->retry_at - now));
 }
 
 /* ---- the synchronous handle ---- */
@@ -720,8 +715,8 @@ struct pending {
 struct offheap {
     struct offheap_pool pool;
     struct offheap_error err;
-    bool unusable;      /* the spec was bad: every call fails */
-    struct pending *q;  /* OWNED ring buffer of qcap */
+    bool unusable;     /* the spec was bad: every call fails */
+    struct pending *q; /* OWNED ring buffer of qcap */
     size_t qhead, qlen, qcap;
     bool dirty; /* commands appended since the last flush */
 };
@@ -745,8 +740,7 @@ offheap_connect(const char *servers, int timeout_ms)
     return offheap_connect_with(&o);
 }
 
-static int ensure_up(offheap_t *c, struct offheap_server *s,
-                     int64_t deadline);
+static int ensure_up(offheap_t *c, struct offheap_server *s, int64_t deadline);
 
 static int64_t
 deadline_of(int timeout_ms)
@@ -821,8 +815,7 @@ offheap_set_timeout(offheap_t *c, int timeout_ms)
 
 /* Waits until s's fd is ready for `events`; 0 or a negative rc. */
 static int
-wait_fd(offheap_t *c, struct offheap_server *s, short events,
-        int64_t deadline)
+wait_fd(offheap_t *c, struct offheap_server *s, short events, int64_t deadline)
 {
     char label[96];
     struct pollfd pfd = {.fd = s->rc->fd, .events = events};
@@ -952,9 +945,8 @@ static int
 ensure_up(offheap_t *c, struct offheap_server *s, int64_t deadline)
 {
     int64_t now = offheap_now_ms();
-    int64_t cdl = c->pool.connect_timeout_ms > 0
-                      ? now + c->pool.connect_timeout_ms
-                      : -1;
+    int64_t cdl =
+        c->pool.connect_timeout_ms > 0 ? now + c->pool.connect_timeout_ms : -1;
     int rc;
 
     if (s->state == OFFHEAP_UP) {
@@ -1036,8 +1028,7 @@ append_routed(offheap_t *c, size_t srv, int argc, const char *const *argv,
     if (rc != 0) {
         return rc;
     }
-    rc = append_keys(s->rc, &c->pool, argc, argv, argvlen, key_first,
-                     key_step);
+    rc = append_keys(s->rc, &c->pool, argc, argv, argvlen, key_first, key_step);
     if (rc != 0) {
         return offheap_fail(&c->err, rc, "out of memory");
     }
@@ -1059,8 +1050,7 @@ offheap_append_argv(offheap_t *c, int argc, const char *const *argv,
         return c != NULL ? offheap_fail(&c->err, OFFHEAP_ERR_INVAL, "bad argv")
                          : OFFHEAP_ERR_INVAL;
     }
-    size_t srv =
-        offheap_route_argv(&c->pool, argc, argv, argvlen, key_index);
+    size_t srv = offheap_route_argv(&c->pool, argc, argv, argvlen, key_index);
     return append_routed(c, srv, argc, argv, argvlen, key_index, 0);
 }
 
@@ -1074,16 +1064,15 @@ offheap_append_get(offheap_t *c, const char *key, size_t klen)
 }
 
 int
-offheap_append_set(offheap_t *c, const char *key, size_t klen,
-                   const void *val, size_t vlen, int64_t ttl_ms)
+offheap_append_set(offheap_t *c, const char *key, size_t klen, const void *val,
+                   size_t vlen, int64_t ttl_ms)
 {
     char ttl[INT_DIGITS];
     const char *argv[5] = {"SET", key, val, "PX", ttl};
     size_t lens[5] = {3, klen, vlen, 2, 0};
 
     if (ttl_ms > 0) {
-        lens[4] = (size_t)snprintf(ttl, sizeof(ttl), "%lld",
-                                   (long long)ttl_ms);
+        lens[4] = (size_t)snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
     }
     return offheap_append_argv(c, ttl_ms > 0 ? 5 : 3, argv, lens, 1);
 }
@@ -1184,8 +1173,8 @@ offheap_command_argv(offheap_t *c, int argc, const char *const *argv,
 
 /* Runs a one-key command and checks the reply type. OWNED *reply. */
 static int
-call_key(offheap_t *c, int argc, const char *const *argv,
-         const size_t *argvlen, int type, int alt, offheap_reply_t **reply)
+call_key(offheap_t *c, int argc, const char *const *argv, const size_t *argvlen,
+         int type, int alt, offheap_reply_t **reply)
 {
     int rc = offheap_command_argv(c, argc, argv, argvlen, 1, reply);
 
@@ -1212,15 +1201,15 @@ offheap_set_ex(offheap_t *c, const char *key, size_t klen, const void *val,
         argv[argc] = "PX";
         lens[argc++] = 2;
         argv[argc] = ttl;
-        lens[argc++] = (size_t)snprintf(ttl, sizeof(ttl), "%lld",
-                                        (long long)ttl_ms);
+        lens[argc++] =
+            (size_t)snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
     }
     if (flags & (OFFHEAP_NX | OFFHEAP_XX)) {
         argv[argc] = (flags & OFFHEAP_NX) ? "NX" : "XX";
         lens[argc++] = 2;
     }
-    rc = call_key(c, argc, argv, lens, OFFHEAP_REPLY_STATUS,
-                  OFFHEAP_REPLY_NIL, &r);
+    rc = call_key(c, argc, argv, lens, OFFHEAP_REPLY_STATUS, OFFHEAP_REPLY_NIL,
+                  &r);
     if (rc == 0) {
         rc = r->type == OFFHEAP_REPLY_STATUS ? 1 : 0;
     }
@@ -1262,8 +1251,8 @@ offheap_get(offheap_t *c, const char *key, size_t klen, void **val,
     if (vlen != NULL) {
         *vlen = 0;
     }
-    rc = call_key(c, 2, argv, lens, OFFHEAP_REPLY_STRING, OFFHEAP_REPLY_NIL,
-                  &r);
+    rc =
+        call_key(c, 2, argv, lens, OFFHEAP_REPLY_STRING, OFFHEAP_REPLY_NIL, &r);
     if (rc != 0) {
         return rc;
     }
@@ -1355,8 +1344,8 @@ struct split {
 };
 
 static int
-split_keys(offheap_t *c, size_t n, const char *const *keys,
-           const size_t *klens, struct split *sp)
+split_keys(offheap_t *c, size_t n, const char *const *keys, const size_t *klens,
+           struct split *sp)
 {
     size_t nsrv = c->pool.nsrv;
     size_t *srv = malloc(n * sizeof(*srv));
@@ -1400,8 +1389,8 @@ split_free(struct split *sp)
 
 /* Appends NAME with the keys (and values, if vals) of server s. */
 static int
-append_group(offheap_t *c, size_t s, const struct split *sp,
-             const char *name, const char *const *keys, const size_t *klens,
+append_group(offheap_t *c, size_t s, const struct split *sp, const char *name,
+             const char *const *keys, const size_t *klens,
              const void *const *vals, const size_t *vlens)
 {
     size_t cnt = sp->start[s + 1] - sp->start[s];
@@ -1435,8 +1424,8 @@ append_group(offheap_t *c, size_t s, const struct split *sp,
 
 /* Stores the values of one MGET reply. Returns hits or a negative rc. */
 static int
-take_mget(offheap_t *c, offheap_reply_t *r, const struct split *sp,
-          size_t s, void **vals, size_t *vlens)
+take_mget(offheap_t *c, offheap_reply_t *r, const struct split *sp, size_t s,
+          void **vals, size_t *vlens)
 {
     size_t cnt = sp->start[s + 1] - sp->start[s];
     int hits = 0;
@@ -1482,8 +1471,8 @@ check_multi(offheap_t *c, size_t n, const char *const *keys,
 }
 
 static int
-mget_read(offheap_t *c, const struct split *sp, const bool *sent,
-          void **vals, size_t *vlens)
+mget_read(offheap_t *c, const struct split *sp, const bool *sent, void **vals,
+          size_t *vlens)
 {
     int hits = 0, rc = 0;
 
@@ -1563,8 +1552,8 @@ read_all_ok(offheap_t *c)
 
 int
 offheap_mset(offheap_t *c, size_t n, const char *const *keys,
-             const size_t *klens, const void *const *vals,
-             const size_t *vlens, int64_t ttl_ms)
+             const size_t *klens, const void *const *vals, const size_t *vlens,
+             int64_t ttl_ms)
 {
     struct split sp;
     int rc = check_multi(c, n, keys, klens);
@@ -1580,8 +1569,7 @@ offheap_mset(offheap_t *c, size_t n, const char *const *keys,
     } else if ((rc = split_keys(c, n, keys, klens, &sp)) == 0) {
         for (size_t s = 0; s < c->pool.nsrv && rc == 0; s++) {
             if (sp.start[s + 1] > sp.start[s]) {
-                rc = append_group(c, s, &sp, "MSET", keys, klens, vals,
-                                  vlens);
+                rc = append_group(c, s, &sp, "MSET", keys, klens, vals, vlens);
             }
         }
         split_free(&sp);

@@ -160,8 +160,8 @@ int offheap_set(offheap_t *c, const char *key, size_t klen, const void *val,
 
 /* As offheap_set() with OFFHEAP_NX or OFFHEAP_XX in flags. Returns 1 if
  * stored, 0 if the condition did not hold, or a negative offheap_rc. */
-int offheap_set_ex(offheap_t *c, const char *key, size_t klen,
-                   const void *val, size_t vlen, int64_t ttl_ms, int flags);
+int offheap_set_ex(offheap_t *c, const char *key, size_t klen, const void *val,
+                   size_t vlen, int64_t ttl_ms, int flags);
 
 /* Reads key. Returns 1 and an OWNED copy in *val (NUL-terminated for
  * convenience; release with offheap_free_value()) and its length in *vlen,
@@ -174,8 +174,7 @@ int offheap_del(offheap_t *c, const char *key, size_t klen);
 
 /* Sets key to expire after ttl_ms ms. Returns 1 if set, 0 if there is no
  * such key, or a negative rc. */
-int offheap_expire(offheap_t *c, const char *key, size_t klen,
-                   int64_t ttl_ms);
+int offheap_expire(offheap_t *c, const char *key, size_t klen, int64_t ttl_ms);
 
 /* Reads the remaining time to live of key into *ttl_ms (-1: no expiry).
  * Returns 1 if the key exists, 0 if not, or a negative rc. */

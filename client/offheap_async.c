@@ -137,8 +137,8 @@ static void
 fail_io(offheap_async_t *ac, size_t i, int code, bool failed)
 {
     struct offheap_server *s = &ac->pool.srv[i];
-    const char *why = s->rc != NULL && s->rc->err ? s->rc->errstr
-                                                 : "connection closed";
+    const char *why =
+        s->rc != NULL && s->rc->err ? s->rc->errstr : "connection closed";
 
     offheap_fail(&ac->err, code, "%s: %s", s->name, why);
     fail_slot(ac, i, code, failed);
@@ -158,9 +158,8 @@ push_request(offheap_async_t *ac, size_t i, offheap_async_cb *cb, void *arg)
     r->next = NULL;
     r->cb = cb;
     r->arg = arg;
-    r->deadline = ac->pool.timeout_ms > 0
-                      ? offheap_now_ms() + ac->pool.timeout_ms
-                      : -1;
+    r->deadline =
+        ac->pool.timeout_ms > 0 ? offheap_now_ms() + ac->pool.timeout_ms : -1;
     if (sl->tail != NULL) {
         sl->tail->next = r;
     } else {
@@ -321,8 +320,7 @@ offheap_async_on_io(offheap_async_t *ac, size_t i, int events)
     if (s->state == OFFHEAP_UP && (events & OFFHEAP_EV_WRITE)) {
         do_write(ac, i);
     }
-    if (s->state == OFFHEAP_UP && (events & OFFHEAP_EV_READ) &&
-        !ac->closing) {
+    if (s->state == OFFHEAP_UP && (events & OFFHEAP_EV_READ) && !ac->closing) {
         do_read(ac, i);
     }
     ac->depth--;
@@ -451,8 +449,7 @@ offheap_async_command_argv(offheap_async_t *ac, int argc,
     if (s->state == OFFHEAP_DOWN && (rc = open_slot(ac, i)) != 0) {
         return rc;
     }
-    rc = offheap_append_cmd(s->rc, &ac->pool, argc, argv, argvlen,
-                            key_index);
+    rc = offheap_append_cmd(s->rc, &ac->pool, argc, argv, argvlen, key_index);
     if (rc == 0) {
         rc = push_request(ac, i, cb, arg);
     }
@@ -487,11 +484,10 @@ offheap_async_set(offheap_async_t *ac, const char *key, size_t klen,
     size_t lens[5] = {3, klen, vlen, 2, 0};
 
     if (ttl_ms > 0) {
-        lens[4] = (size_t)snprintf(ttl, sizeof(ttl), "%lld",
-                                   (long long)ttl_ms);
+        lens[4] = (size_t)snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
     }
-    return offheap_async_command_argv(ac, ttl_ms > 0 ? 5 : 3, argv, lens, 1,
-                                      cb, arg);
+    return offheap_async_command_argv(ac, ttl_ms > 0 ? 5 : 3, argv, lens, 1, cb,
+                                      arg);
 }
 
 int
@@ -523,8 +519,7 @@ offheap_async_errstr(const offheap_async_t *ac)
 }
 
 size_t
-offheap_async_server_of(const offheap_async_t *ac, const char *key,
-                        size_t klen)
+offheap_async_server_of(const offheap_async_t *ac, const char *key, size_t klen)
 {
     return offheap_pool_route(&ac->pool, key, klen);
 }

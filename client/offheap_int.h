@@ -31,10 +31,10 @@ enum offheap_state {
 
 /* One server of a pool. Touched by the thread using the handle. */
 struct offheap_server {
-    char *host;     /* OWNED; NULL for a Unix socket */
-    int port;       /* TCP port; 0 for a Unix socket */
-    char *path;     /* OWNED Unix socket path, or NULL */
-    char *name;     /* OWNED ketama name */
+    char *host; /* OWNED; NULL for a Unix socket */
+    int port;   /* TCP port; 0 for a Unix socket */
+    char *path; /* OWNED Unix socket path, or NULL */
+    char *name; /* OWNED ketama name */
     unsigned weight;
     redisContext *rc; /* OWNED non-blocking context, NULL when DOWN */
     int state;        /* enum offheap_state */
@@ -100,9 +100,9 @@ extern redisReplyObjectFunctions offheap_reply_fns;
 /* Formats argv as a RESP2 multibulk command, with the pool prefix put in
  * front of argv[key_index] when key_index > 0, appends it to rc's output
  * buffer. Returns 0 or a negative rc. */
-int offheap_append_cmd(redisContext *rc, const struct offheap_pool *p,
-                       int argc, const char *const *argv,
-                       const size_t *argvlen, int key_index);
+int offheap_append_cmd(redisContext *rc, const struct offheap_pool *p, int argc,
+                       const char *const *argv, const size_t *argvlen,
+                       int key_index);
 
 /* Routes a command: the server of argv[key_index] (prefixed), or 0. */
 size_t offheap_route_argv(const struct offheap_pool *p, int argc,
@@ -114,8 +114,8 @@ size_t offheap_route_argv(const struct offheap_pool *p, int argc,
 int offheap_server_open(struct offheap_server *s, struct offheap_error *e);
 /* Drops s's connection; with `failed` it also schedules the retry with
  * backoff, else the next use reconnects at once. */
-void offheap_server_drop(struct offheap_server *s,
-                         const struct offheap_pool *p, bool failed);
+void offheap_server_drop(struct offheap_server *s, const struct offheap_pool *p,
+                         bool failed);
 /* Appends AUTH and SELECT (as configured) to s's output buffer. Returns the
  * number of commands appended, or a negative rc. */
 int offheap_server_handshake(struct offheap_server *s,

@@ -5,8 +5,9 @@
 #   build:  gcc make pkg-config libevent-dev libhiredis-dev libjemalloc-dev
 #           libcmocka-dev libsystemd-dev
 #   tests:  redis-tools (redis-cli, redis-benchmark), nodejs + npm (client
-#           tests), clang + libclang-rt-14-dev (fuzzing), clang-format,
-#           valgrind
+#           tests), libnode-dev + g++ + python3 (node-gyp builds the Node
+#           binding), nutcracker (twemproxy, to check ketama placement),
+#           clang + libclang-rt-14-dev (fuzzing), clang-format, valgrind
 #   bench:  redis-server, memcached, libmemcached-tools (the peers)
 set -eu
 
@@ -36,6 +37,10 @@ fi
 need_pkg redis-tools has redis-benchmark
 need_pkg nodejs has node
 need_pkg npm has npm
+need_pkg g++ has g++
+need_pkg python3 test -x /usr/bin/python3
+need_pkg libnode-dev test -e /usr/include/node/node_api.h
+need_pkg nutcracker has nutcracker
 need_pkg clang has clang
 need_pkg libclang-rt-14-dev test -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 need_pkg clang-format has clang-format
@@ -83,6 +88,9 @@ $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # benchmarks start their own instances, so leave the system one stopped.
 if echo "$missing" | grep -q redis-server; then
     $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi
+if echo "$missing" | grep -q nutcracker; then
+    $SUDO systemctl disable --now nutcracker >/dev/null 2>&1 || true
 fi
 if echo "$missing" | grep -q memcached; then
     $SUDO systemctl disable --now memcached >/dev/null 2>&1 || true

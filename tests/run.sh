@@ -6,6 +6,8 @@
 #                                             tests/integration/*.sh and the
 #                                             Node client tests
 #   tests/run.sh all UNITBIN... -- ITESTBIN...
+# An ITESTBIN of the form make:TARGET runs that make target, whose output
+# ends with its own "N passed, N failed" line (the client library's checks).
 #
 # Environment: OFFHEAPD (server binary, default build/offheapd), and
 # OH_TEST_SERVER=host:port to run the integration tests against a running
@@ -112,12 +114,19 @@ run_cmocka() {
     record "$name" "$p" "$f" "$s" "$note"
 }
 
+# Runs a shell test script, or "make:TARGET" (a make target whose recipe
+# prints its own "N passed, N failed" last), and reads its last line.
 run_shell_test() {
     local script=$1 name log rc p f last note=""
     name=${script#"$ROOT"/}
     log="$LOG_DIR/$(basename "$script").log"
     echo "==> $name"
-    (cd "$ROOT" && timeout -k 10 "$BIN_TIMEOUT" bash "$script") >"$log" 2>&1
+    if [ "${script#make:}" != "$script" ]; then
+        (cd "$ROOT" && timeout -k 10 "$BIN_TIMEOUT" \
+            make --no-print-directory "${script#make:}") >"$log" 2>&1
+    else
+        (cd "$ROOT" && timeout -k 10 "$BIN_TIMEOUT" bash "$script") >"$log" 2>&1
+    fi
     rc=$?
     cat "$log"
     last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
@@ -197,8 +206,16 @@ run_integration() {
         record "integration (server binary)" 0 1 0 "$OFFHEAPD missing"
         return
     fi
+    local makes=()
     for t in "$@"; do
-        run_cmocka "$(abspath "$t")"
+        if [ "${t#make:}" != "$t" ]; then
+            makes+=("$t")
+        else
+            run_cmocka "$(abspath "$t")"
+        fi
+    done
+    for t in ${makes[@]+"${makes[@]}"}; do
+        run_shell_test "$t"
     done
     for t in "$ROOT"/tests/integration/*.sh; do
         [ -e "$t" ] && run_shell_test "$t"

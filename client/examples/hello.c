@@ -1,5 +1,6 @@
 /* hello.c -- set, get, incr and delete one key.
- *   cc hello.c $(pkg-config --cflags --libs offheap) && ./a.out 127.0.0.1:6388 */
+ *   cc hello.c $(pkg-config --cflags --libs offheap) && ./a.out 127.0.0.1:6388
+ */
 #include <offheap.h>
 
 #include <stdio.h>

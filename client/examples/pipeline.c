@@ -30,8 +30,7 @@ main(int argc, char **argv)
     while (offheap_pending(c) > 0) {
         offheap_reply_t *r = NULL;
 
-        if (offheap_get_reply(c, &r) != 0 ||
-            r->type != OFFHEAP_REPLY_STATUS) {
+        if (offheap_get_reply(c, &r) != 0 || r->type != OFFHEAP_REPLY_STATUS) {
             failed++;
         }
         offheap_reply_free(&r);

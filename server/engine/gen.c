@@ -24,12 +24,19 @@
  * as its segment's last item expires. Reads check each item's own expiry.
  *
  * Eviction (policy generational, at maxmemory - headroom): a JOB_EVICT
- * merges the merge_n oldest old segments into one fresh segment, keeping
- * items with freq > 0 (decremented: CLOCK in bulk) until it is full, and
- * drops the rest. JOB_COMPACT uses the same copy to merge sparse segments
- * (deletes, overwrites) keeping everything. A set that finds no room does
- * bounded inline work (expiry scan) then drops one whole victim segment.
- * Under noeviction nothing live is ever dropped: sets fail with OH_NOMEM.
+ * merges the merge_n oldest old segments, keeping items with freq > 0
+ * (decremented: CLOCK done in bulk) into at most merge_n - 1 targets, so
+ * every merge frees at least one segment; once the last target is full
+ * the rest is dropped. The last, partly filled target stays open for the
+ * next merge. Without ghosts or access bits this is FIFO; with them it is
+ * S3-FIFO-like (measured in test_engine_missratio: fewer misses than an
+ * exact LRU holding the same bytes). JOB_COMPACT uses the same copy to
+ * merge sparse segments (deletes, overwrites) keeping everything; sources
+ * are freed as soon as they are read, so it overshoots memory by at most
+ * one segment. A set that finds no room does bounded inline work (expiry
+ * scan) then drops one whole victim segment. Under noeviction nothing
+ * live is ever dropped: writers leave one segment for compaction and sets
+ * fail with OH_NOMEM.
  *
  * Invariants: seg.live_items counts the index slots pointing into the
  * segment; eng.count is their sum. A job's sources and target are `busy`
@@ -55,7 +62,7 @@
 
 #include "index.h"
 
-#define ITEM_NS      250  /* per item examined by a copy job */
+#define ITEM_NS      320  /* per item examined by a copy job */
 #define SEGCHECK_NS  5    /* per segment looked at by the expiry scan */
 #define DROP_NS      1000 /* per whole segment dropped */
 #define INLINE_CHECK 256  /* segments the inline expiry scan looks at */
@@ -838,7 +845,9 @@ gen_step(oh_time now, int64_t *budget)
         *budget -= cost;
     }
     bool more = job_run(now, budget);
-    return more || (eng.young.n >= 2 && gen_young_bytes() > young_target()) ||
+    bool stuck = eng.noevict && !room_for(eng.seg_size);
+    return more ||
+           (!stuck && eng.young.n >= 2 && gen_young_bytes() > young_target()) ||
            (eng.maxmemory != 0 && gen_mem_used() > eng.maxmemory &&
             !eng.noevict);
 }

@@ -6,20 +6,21 @@
  * present during a whole iteration, and absorb O(1) segment frees.
  *
  * Layout: power-of-two tables of 64-byte buckets (7 slots + a chain link
- * to malloc'd overflow buckets). A key lives in bucket (hash & mask) or its
- * chain. The slot keeps 12 more hash bits (the tag) so most non-matching
- * slots are rejected without touching the item.
+ * to malloc'd 32-byte overflow buckets of 3 slots: chains only hold the
+ * Poisson tail). A key lives in bucket (hash & mask) or its chain. The
+ * slot keeps 12 more hash bits (the tag) so most non-matching slots are
+ * rejected without touching the item.
  *
  *   t[0]: [s s s s s s s |->] [s s s s s s s |/] ...     rehash -> t[1]
- *                         `-> [s s . . . . . |/]  overflow
+ *                         `-> [s s . |->] [s . . |/]  overflow
  *
  * Resize (Redis-dict style): a second table is allocated and bucket chains
  * move from t[0] to t[1], one chain per insert plus index_step() budget.
  * Growing needs the hash bit the slot lacks, so it reads the key from the
  * item; shrinking does not. Lookups search both tables while rehashing.
  * Growth starts at an average of 8 used slots per bucket (the chains
- * absorb the Poisson tail): at 1 M keys that is 2^17 buckets plus ~45 %
- * overflow, about 11.6 B per key.
+ * absorb the Poisson tail): at 1 M keys that is 2^17 buckets plus ~0.6
+ * overflow buckets per bucket, about 10.6 B per key.
  *
  * SCAN: the cursor counts buckets in reverse-binary order (increment the
  * reversed bits), so when the table doubles or halves, the buckets already
@@ -58,15 +59,59 @@
 #define BUCKET_SLOTS   7
 #define MIN_LOG2       4   /* smallest table: 16 buckets */
 #define GROW_LOAD      8   /* used slots per bucket that start a growth */
-#define REHASH_GROW_NS 100 /* per slot moved while growing (reads key) */
+#define REHASH_GROW_NS 150 /* per slot moved while growing (reads key) */
 #define REHASH_SLOT_NS 10  /* per slot moved while shrinking */
-#define BUCKET_NS      50  /* per bucket visited */
+#define BUCKET_NS      60  /* per bucket visited */
+
+#define OVF_SLOTS 3
+
+/* Overflow bucket: chains hold few slots (Poisson tail), so they are half
+ * a line. */
+struct ovf {
+    uint64_t slot[OVF_SLOTS];
+    struct ovf *next;
+};
+_Static_assert(sizeof(struct ovf) == 32, "overflow bucket is 32 bytes");
 
 struct bucket {
     uint64_t slot[BUCKET_SLOTS];
-    struct bucket *next;
+    struct ovf *next;
 };
 _Static_assert(sizeof(struct bucket) == 64, "bucket is one cache line");
+
+/* Iterates over the slots of a chain: the head's, then each overflow's. */
+struct chain_it {
+    struct bucket *head;
+    struct ovf *o;
+    unsigned i;
+};
+
+static inline uint64_t *
+chain_first(struct chain_it *c, struct bucket *head)
+{
+    c->head = head;
+    c->o = NULL;
+    c->i = 0;
+    return head != NULL ? &head->slot[0] : NULL;
+}
+
+static inline uint64_t *
+chain_next(struct chain_it *c)
+{
+    c->i++;
+    if (c->o == NULL) {
+        if (c->i < BUCKET_SLOTS) {
+            return &c->head->slot[c->i];
+        }
+        c->o = c->head->next;
+    } else if (c->i < OVF_SLOTS) {
+        return &c->o->slot[c->i];
+    } else {
+        c->o = c->o->next;
+    }
+    c->i = 0;
+    return c->o != NULL ? &c->o->slot[0] : NULL;
+}
 
 struct table {
     struct bucket *b;  /* NULL when absent */
@@ -91,6 +136,19 @@ static struct {
     uint64_t stale_killed, passes;
     bool ready;
 } ix;
+
+static void
+ovf_free_all(struct bucket *head)
+{
+    struct ovf *o = head->next;
+    while (o != NULL) {
+        struct ovf *n = o->next;
+        free(o);
+        ix.ovf--;
+        o = n;
+    }
+    head->next = NULL;
+}
 
 /* ---- hashing ---- */
 
@@ -233,13 +291,7 @@ table_destroy(struct table *t)
         return;
     }
     for (uint64_t i = t->unmapped; i <= t->mask; i++) {
-        struct bucket *o = t->b[i].next;
-        while (o != NULL) {
-            struct bucket *n = o->next;
-            free(o);
-            ix.ovf--;
-            o = n;
-        }
+        ovf_free_all(&t->b[i]);
     }
     table_release(t);
 }
@@ -262,15 +314,14 @@ bucket_at(int t, uint64_t idx)
 static uint64_t *
 chain_free_slot(struct bucket *b, bool take_dead)
 {
-    for (; b != NULL; b = b->next) {
-        for (int i = 0; i < BUCKET_SLOTS; i++) {
-            if (b->slot[i] == 0) {
-                return &b->slot[i];
-            }
-            if (take_dead && slot_dead(b->slot[i])) {
-                slot_drop(&b->slot[i]);
-                return &b->slot[i];
-            }
+    struct chain_it c;
+    for (uint64_t *p = chain_first(&c, b); p != NULL; p = chain_next(&c)) {
+        if (*p == 0) {
+            return p;
+        }
+        if (take_dead && slot_dead(*p)) {
+            slot_drop(p);
+            return p;
         }
     }
     return NULL;
@@ -282,7 +333,7 @@ chain_put(struct bucket *b, uint64_t s)
 {
     uint64_t *p = chain_free_slot(b, true);
     if (p == NULL) {
-        struct bucket *o = calloc(1, sizeof(*o));
+        struct ovf *o = calloc(1, sizeof(*o));
         if (o == NULL) {
             return OH_NOMEM;
         }
@@ -356,21 +407,20 @@ static uint64_t *
 chain_lookup(struct bucket *b, uint64_t tag, const char *key, size_t klen,
              uint64_t **ghost)
 {
-    for (; b != NULL; b = b->next) {
-        for (int i = 0; i < BUCKET_SLOTS; i++) {
-            uint64_t s = b->slot[i];
-            if (s == 0 || slot_tag(s) != tag) {
-                continue;
+    struct chain_it c;
+    for (uint64_t *p = chain_first(&c, b); p != NULL; p = chain_next(&c)) {
+        uint64_t s = *p;
+        if (s == 0 || slot_tag(s) != tag) {
+            continue;
+        }
+        if (slot_dead(s)) {
+            slot_drop(p);
+        } else if (slot_is_ghost(s)) {
+            if (ghost != NULL) {
+                *ghost = p;
             }
-            if (slot_dead(s)) {
-                slot_drop(&b->slot[i]);
-            } else if (slot_is_ghost(s)) {
-                if (ghost != NULL) {
-                    *ghost = &b->slot[i];
-                }
-            } else if (slot_matches(s, key, klen)) {
-                return &b->slot[i];
-            }
+        } else if (slot_matches(s, key, klen)) {
+            return p;
         }
     }
     return NULL;
@@ -479,26 +529,18 @@ rehash_bucket(void)
     uint64_t idx = (uint64_t)ix.rehash;
     struct bucket *head = &ix.t[0].b[idx];
     int64_t cost = BUCKET_NS;
-    for (struct bucket *b = head; b != NULL; b = b->next) {
-        for (int i = 0; i < BUCKET_SLOTS; i++) {
-            if (b->slot[i] == 0) {
-                continue;
-            }
-            int64_t c = move_slot(&b->slot[i], idx);
-            if (c < 0) {
-                return -1;
-            }
-            cost += c;
+    struct chain_it it;
+    for (uint64_t *p = chain_first(&it, head); p != NULL; p = chain_next(&it)) {
+        if (*p == 0) {
+            continue;
         }
+        int64_t c = move_slot(p, idx);
+        if (c < 0) {
+            return -1;
+        }
+        cost += c;
     }
-    struct bucket *o = head->next;
-    while (o != NULL) {
-        struct bucket *n = o->next;
-        free(o);
-        ix.ovf--;
-        o = n;
-    }
-    head->next = NULL;
+    ovf_free_all(head);
     ix.rehash++;
     table_release_moved(&ix.t[0], (uint64_t)ix.rehash);
     if ((uint64_t)ix.rehash > ix.t[0].mask) {
@@ -529,26 +571,29 @@ static int64_t
 sweep_bucket(struct bucket *head)
 {
     int64_t cost = BUCKET_NS;
-    struct bucket *prev = NULL;
-    struct bucket *b = head;
-    while (b != NULL) {
-        bool empty = true;
-        for (int i = 0; i < BUCKET_SLOTS; i++) {
-            if (b->slot[i] != 0 && slot_dead(b->slot[i])) {
-                slot_drop(&b->slot[i]);
-            }
-            empty = empty && b->slot[i] == 0;
+    for (int i = 0; i < BUCKET_SLOTS; i++) {
+        if (head->slot[i] != 0 && slot_dead(head->slot[i])) {
+            slot_drop(&head->slot[i]);
         }
-        struct bucket *next = b->next;
-        if (empty && prev != NULL) {
-            prev->next = next;
-            free(b);
+    }
+    struct ovf **link = &head->next;
+    while (*link != NULL) {
+        struct ovf *o = *link;
+        bool empty = true;
+        for (int i = 0; i < OVF_SLOTS; i++) {
+            if (o->slot[i] != 0 && slot_dead(o->slot[i])) {
+                slot_drop(&o->slot[i]);
+            }
+            empty = empty && o->slot[i] == 0;
+        }
+        if (empty) {
+            *link = o->next;
+            free(o);
             ix.ovf--;
         } else {
-            prev = b;
+            link = &o->next;
         }
         cost += BUCKET_NS;
-        b = next;
     }
     return cost;
 }
@@ -596,11 +641,10 @@ static void
 visit_chain(struct bucket *b, index_visit_fn *fn, void *arg)
 {
     /* b is NULL for a bucket a rehash already moved */
-    for (; b != NULL; b = b->next) {
-        for (int i = 0; i < BUCKET_SLOTS; i++) {
-            if (b->slot[i] != 0 && index_slot_live(b->slot[i])) {
-                fn(arg, &b->slot[i]);
-            }
+    struct chain_it c;
+    for (uint64_t *p = chain_first(&c, b); p != NULL; p = chain_next(&c)) {
+        if (*p != 0 && index_slot_live(*p)) {
+            fn(arg, p);
         }
     }
 }
@@ -648,12 +692,18 @@ index_scan(uint64_t cursor, size_t count, index_visit_fn *fn, void *arg)
 static uint64_t *
 chain_accept(struct bucket *b, unsigned start, index_accept_fn *fn, void *arg)
 {
-    for (; b != NULL; b = b->next) {
-        for (int k = 0; k < BUCKET_SLOTS; k++) {
-            int i = (int)((start + (unsigned)k) % BUCKET_SLOTS);
-            if (b->slot[i] != 0 && index_slot_live(b->slot[i]) &&
-                fn(arg, &b->slot[i])) {
-                return &b->slot[i];
+    /* start at position start % BUCKET_SLOTS of the chain, wrap once */
+    unsigned s0 = start % BUCKET_SLOTS;
+    for (int pass = 0; pass < 2; pass++) {
+        struct chain_it c;
+        unsigned k = 0;
+        for (uint64_t *p = chain_first(&c, b); p != NULL;
+             p = chain_next(&c), k++) {
+            if ((pass == 0) != (k >= s0)) {
+                continue;
+            }
+            if (*p != 0 && index_slot_live(*p) && fn(arg, p)) {
+                return p;
             }
         }
     }
@@ -689,8 +739,8 @@ index_stats_get(struct index_stats *st)
         }
     }
     st->buckets = nb;
-    st->bytes = (nb + ix.ovf) * sizeof(struct bucket);
-    st->slots = (nb + ix.ovf) * BUCKET_SLOTS;
+    st->bytes = nb * sizeof(struct bucket) + ix.ovf * sizeof(struct ovf);
+    st->slots = nb * BUCKET_SLOTS + ix.ovf * OVF_SLOTS;
     st->used = ix.used;
     st->ghosts = ix.ghosts;
     st->rehashing = ix.rehash >= 0;

@@ -45,9 +45,9 @@ struct uvslot {
 
 struct client {
     napi_env env;
-    offheap_async_t *ac;  /* OWNED; NULL after close */
-    offheap_t *sync;      /* OWNED, created by the first *Sync call */
-    offheap_options_t o;  /* strings below are OWNED */
+    offheap_async_t *ac; /* OWNED; NULL after close */
+    offheap_t *sync;     /* OWNED, created by the first *Sync call */
+    offheap_options_t o; /* strings below are OWNED */
     char *servers, *password, *prefix;
     uv_loop_t *loop;
     struct uvslot slots[MAX_SERVERS];
@@ -431,8 +431,8 @@ submit(napi_env env, struct client *cl, int kind, bool buffer, int argc,
     q->kind = kind;
     q->buffer = buffer;
     if (cl->ac == NULL) {
-        napi_reject_deferred(env, q->d, make_error(env, OFFHEAP_ERR_CLOSED,
-                                                   "client is closed"));
+        napi_reject_deferred(
+            env, q->d, make_error(env, OFFHEAP_ERR_CLOSED, "client is closed"));
         free(q);
         return promise;
     }
@@ -504,8 +504,8 @@ js_get(napi_env env, napi_callback_info info)
 
 /* Formats SET key value [PX ttl] [NX|XX] into argv; returns argc. */
 static int
-set_argv(const struct bytes *k, const struct bytes *v, int64_t ttl,
-         int cond, char *ttlbuf, const char **argv, size_t *lens)
+set_argv(const struct bytes *k, const struct bytes *v, int64_t ttl, int cond,
+         char *ttlbuf, const char **argv, size_t *lens)
 {
     int argc = 3;
 
@@ -543,8 +543,8 @@ js_set(napi_env env, napi_callback_info info)
         return NULL;
     }
     if (get_bytes(env, a[2], &v)) {
-        int argc = set_argv(&k, &v, get_int(env, a[3]),
-                            (int)get_int(env, a[4]), ttl, argv, lens);
+        int argc = set_argv(&k, &v, get_int(env, a[3]), (int)get_int(env, a[4]),
+                            ttl, argv, lens);
 
         p = submit(env, cl, K_SET, false, argc, argv, lens, 1);
         bytes_free(&v);
@@ -646,8 +646,8 @@ js_get_sync(napi_env env, napi_callback_info info)
     if (rc == 0) {
         napi_get_null(env, &v);
     } else {
-        offheap_reply_t r = {.type = OFFHEAP_REPLY_STRING, .str = val,
-                             .len = vlen};
+        offheap_reply_t r = {
+            .type = OFFHEAP_REPLY_STRING, .str = val, .len = vlen};
 
         v = str_value(env, &r, get_bool(env, a[2]));
     }
@@ -858,9 +858,8 @@ js_server_of(napi_env env, napi_callback_info info)
     if (cl == NULL || cl->ac == NULL || !get_bytes(env, a[1], &k)) {
         return NULL;
     }
-    napi_create_uint32(env,
-                       (uint32_t)offheap_async_server_of(cl->ac, k.p, k.len),
-                       &v);
+    napi_create_uint32(
+        env, (uint32_t)offheap_async_server_of(cl->ac, k.p, k.len), &v);
     bytes_free(&k);
     return v;
 }
@@ -877,8 +876,7 @@ init(napi_env env, napi_value exports)
         {"getSync", NULL, js_get_sync, NULL, NULL, NULL, napi_default, NULL},
         {"setSync", NULL, js_set_sync, NULL, NULL, NULL, napi_default, NULL},
         {"delSync", NULL, js_del_sync, NULL, NULL, NULL, napi_default, NULL},
-        {"serverOf", NULL, js_server_of, NULL, NULL, NULL, napi_default,
-         NULL},
+        {"serverOf", NULL, js_server_of, NULL, NULL, NULL, napi_default, NULL},
     };
 
     napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]),

@@ -93,9 +93,8 @@ test_async_many_in_flight(void **state)
         int kl = snprintf(key, sizeof(key), "a:%d", i % 100);
         int rc = (i % 2) ? offheap_async_get(ac, key, (size_t)kl, count_cb,
                                              (void *)(intptr_t)i)
-                         : offheap_async_set(ac, key, (size_t)kl, "v", 1,
-                                             60000, count_cb,
-                                             (void *)(intptr_t)i);
+                         : offheap_async_set(ac, key, (size_t)kl, "v", 1, 60000,
+                                             count_cb, (void *)(intptr_t)i);
         assert_int_equal(rc, 0);
     }
     assert_int_equal(offheap_async_pending(ac), INFLIGHT);
@@ -117,9 +116,9 @@ test_async_deadline_then_recover(void **state)
 
     (void)state;
     memset(&tally, 0, sizeof(tally));
-    assert_int_equal(offheap_async_command_argv(ac, 3, argv, lens, 0,
-                                                count_cb, (void *)0),
-                     0);
+    assert_int_equal(
+        offheap_async_command_argv(ac, 3, argv, lens, 0, count_cb, (void *)0),
+        0);
     assert_int_equal(
         offheap_async_get(ac, "x", 1, count_cb, (void *)(intptr_t)1), 0);
     long long t0 = spawn_now_ms();
@@ -155,9 +154,8 @@ test_async_close_in_callback(void **state)
     (void)state;
     memset(&tally, 0, sizeof(tally));
     for (int i = 0; i < 50; i++) {
-        assert_int_equal(offheap_async_get(ac, "c", 1, close_cb,
-                                           (void *)(intptr_t)i),
-                         0);
+        assert_int_equal(
+            offheap_async_get(ac, "c", 1, close_cb, (void *)(intptr_t)i), 0);
     }
     /* the first reply closes the handle: the 49 others fail CLOSED, and
      * the handle is freed once the callback returns */
@@ -224,9 +222,8 @@ test_async_auth(void **state)
     o.password = "pw";
     offheap_async_t *ac = offheap_async_connect_with(base, &o);
     memset(&tally, 0, sizeof(tally));
-    assert_int_equal(offheap_async_set(ac, "k", 1, "v", 1, 0, count_cb,
-                                       (void *)0),
-                     0);
+    assert_int_equal(
+        offheap_async_set(ac, "k", 1, "v", 1, 0, count_cb, (void *)0), 0);
     run_until(base, ac, 2000);
     assert_int_equal(tally.replies, 1);
     assert_int_equal(tally.errors, 0);

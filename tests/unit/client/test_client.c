@@ -189,9 +189,8 @@ test_client_pipeline(void **state)
         int kl = snprintf(key, sizeof(key), "pl:%d", i);
         int vl = snprintf(val, sizeof(val), "v%d", i);
 
-        assert_int_equal(offheap_append_set(c, key, (size_t)kl, val,
-                                            (size_t)vl, 0),
-                         0);
+        assert_int_equal(
+            offheap_append_set(c, key, (size_t)kl, val, (size_t)vl, 0), 0);
         assert_int_equal(offheap_append_get(c, key, (size_t)kl), 0);
     }
     assert_int_equal(offheap_pending(c), 4000);
@@ -279,8 +278,8 @@ test_client_unix_socket(void **state)
 static void
 test_client_bad_spec(void **state)
 {
-    const char *bad[] = {"", "nohost", "h:0", "h:99999", "a:1,,b:2",
-                         "unix:", "h:1:0"};
+    const char *bad[] = {"",         "nohost", "h:0",  "h:99999",
+                         "a:1,,b:2", "unix:",  "h:1:0"};
 
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

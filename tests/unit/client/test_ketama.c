@@ -237,8 +237,7 @@ write_conf(const char *path, const char *hash, int port)
             "  auto_eject_hosts: false\n  servers:\n",
             port, hash);
     for (int i = 0; i < NSRV; i++) {
-        fprintf(f, "   - %s:%d:%d\n", srv[i].host, srv[i].port,
-                i == 2 ? 2 : 1);
+        fprintf(f, "   - %s:%d:%d\n", srv[i].host, srv[i].port, i == 2 ? 2 : 1);
     }
     fclose(f);
 }

@@ -534,6 +534,68 @@ test_engine_ghost_hit(void **state)
 }
 
 static void
+test_engine_pin_survives_eviction(void **state)
+{
+    (void)state;
+    char k[32], v[128];
+    memset(v, 'p', 100);
+    v[100] = 0;
+    assert_int_equal(set_str("pinned", "the pinned value", 0, 0, T0), 1);
+    struct engine_item it;
+    assert_int_equal(engine_get("pinned", 6, T0, &it), 1);
+    for (int i = 0; i < 300000; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        assert_int_equal(set_str(k, v, 0, 0, T0), 1);
+        if (i % 16 == 0) {
+            engine_step(T0, 50);
+        }
+    }
+    assert_true(engine_metrics_get()->engine_evicted > 200000);
+    assert_memory_equal(it.val, "the pinned value", 16);
+    assert_memory_equal(it.key, "pinned", 6);
+    engine_release(&it);
+    struct engine_memory m;
+    engine_memory(&m);
+    assert_true(m.used_bytes <= m.maxmemory);
+}
+
+static void
+test_engine_reconfigure_shrinks(void **state)
+{
+    (void)state;
+    char k[32], v[128];
+    memset(v, 'r', 100);
+    v[100] = 0;
+    for (int i = 0; i < 50000; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        assert_int_equal(set_str(k, v, 0, 0, T0), 1);
+    }
+    cfg.maxmemory = 2 * 1024 * 1024;
+    engine_reconfigure(&cfg);
+    for (int i = 0; i < 1000; i++) {
+        engine_step(T0, 50);
+    }
+    struct engine_memory m;
+    engine_memory(&m);
+    assert_true(m.used_bytes <= 2 * 1024 * 1024);
+    assert_true(engine_count() > 1000);
+    cfg.maxmemory_policy = (char *)"noeviction";
+    engine_reconfigure(&cfg);
+    uint64_t before = engine_count();
+    for (int i = 0; i < 50000; i++) {
+        snprintf(k, sizeof(k), "more:%d", i);
+        if (set_str(k, v, 0, 0, T0) != 1) {
+            break;
+        }
+    }
+    for (int i = 0; i < 100; i++) {
+        engine_step(T0, 50);
+    }
+    assert_int_equal(engine_metrics_get()->engine_set_ex, 1);
+    assert_true(engine_count() >= before);
+}
+
+static void
 test_engine_metrics_table(void **state)
 {
     (void)state;
@@ -573,6 +635,10 @@ main(void)
                                         setup_limit, teardown),
         cmocka_unit_test_setup_teardown(test_engine_ghost_hit, setup_limit,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_engine_pin_survives_eviction,
+                                        setup_limit, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_reconfigure_shrinks,
+                                        setup_limit, teardown),
         cmocka_unit_test_setup_teardown(test_engine_noeviction_keeps_data,
                                         setup_noevict, teardown),
     };
