@@ -159,3 +159,7 @@ clean:
 
 # ---- the client library and its tests (rules in client/client.mk) ----
 -include client/client.mk
+-include tests/bench/bench.mk
+
+# ---- systemd service: unit, sysusers/tmpfiles, config (deploy/service.mk) ----
+-include deploy/service.mk

@@ -68,9 +68,14 @@ client-test-c: $(CLIENT_SERVER_DEP) $(CLIENT_TESTS)
 	    if [ $$rc -ne 0 ] && [ -z "$$tf" ]; then f=$$((f + 1)); fi; \
 	done; echo "$$p $$f" >$(CLIENT_RESULTS)/c; echo "client C: $$p passed, $$f failed"
 
+# node-gyp builds the addon with Node's own flags: the sanitizer flags of
+# `make asan` (exported by make as CFLAGS/LDFLAGS and in MAKEFLAGS, which
+# node-gyp's own make would read) must not reach it, since
+# node itself is not built with ASan.
+NODE_ENV_CLEAN := env -u CFLAGS -u CXXFLAGS -u LDFLAGS -u CPPFLAGS -u OPT -u MAKEFLAGS -u MFLAGS -u MAKELEVEL
 client-node: client
-	$(Q)cd $(NODE_DIR) && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } \
-	    && npx --no-install node-gyp rebuild --loglevel=error >/dev/null
+	$(Q)cd $(NODE_DIR) && { [ -d node_modules ] || $(NODE_ENV_CLEAN) npm ci --no-audit --no-fund --loglevel=error; } \
+	    && $(NODE_ENV_CLEAN) npx --no-install node-gyp rebuild --loglevel=error >/dev/null
 
 client-test-node: $(CLIENT_SERVER_DEP) client-node
 	$(Q)mkdir -p $(CLIENT_RESULTS) && o=$${OFFHEAPD:-$(BUILD)/offheapd} && \
@@ -91,7 +96,7 @@ client-test-example: $(CLIENT_SERVER_DEP) client
 	    $(MAKE) --no-print-directory -C client/examples OUT=$$d/examples LDFLAGS="$(REAL_LDFLAGS)" >$(CLIENT_RESULTS)/ex.log 2>&1; \
 	then p=$$((p + 1)); else f=$$((f + 1)); cat $(CLIENT_RESULTS)/ex.log; fi; \
 	port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'); \
-	$${OFFHEAPD:-$(BUILD)/offheapd} --port $$port --loglevel warning >/dev/null 2>&1 & spid=$$!; \
+	$${OFFHEAPD:-$(BUILD)/offheapd} --port $$port --loglevel warning --snapshot-file "" >/dev/null 2>&1 & spid=$$!; \
 	for i in $$(seq 1 100); do redis-cli -p $$port ping >/dev/null 2>&1 && break; sleep 0.05; done; \
 	if LD_LIBRARY_PATH=$$d/usr/lib $$d/examples/hello 127.0.0.1:$$port >$(CLIENT_RESULTS)/hello.log 2>&1 \
 	    && grep -q 'hello, offheap' $(CLIENT_RESULTS)/hello.log; \

@@ -8,7 +8,10 @@
 #include "conn.h"
 #include "engine/engine.h"
 #include "ev.h"
+#include "latency.h"
 #include "reply.h"
+#include "slowlog.h"
+#include "snapshot.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -95,6 +98,10 @@ admit(struct conn *c, const struct cmd_req *r, const struct cmd_def *d)
         reply_error(c, "NOAUTH Authentication required.");
         return false;
     }
+    if (!(d->flags & CMD_STALE) && snapshot_loading()) {
+        reply_error(c, SNAPSHOT_LOADING_ERR);
+        return false;
+    }
     if ((d->flags & CMD_DENYOOM) && memory_full()) {
         reply_error_oom(c);
         return false;
@@ -111,11 +118,16 @@ call(struct conn *c, const struct cmd_def *d, const struct cmd_req *r)
     c->last_cmd = (int)id;
     c->last_sub = NULL;
     d->handler(c, r);
-    cmd_stats[id].usec += ev_monotonic_us() - t0;
+    uint64_t us = ev_monotonic_us() - t0;
+    cmd_stats[id].usec += us;
     cmd_stats[id].calls++;
     if (reply_error_count != errors) {
         cmd_stats[id].failed_calls++;
+    } else if (d->flags & CMD_WRITE) {
+        snapshot_note_write(1);
     }
+    slowlog_record(r, us, r->now, c->addr, c->name);
+    latency_record("command", us / 1000, r->now);
 }
 
 /* Queues a copy of the request for EXEC. Implemented in cmd_multi.c. */

@@ -8,6 +8,7 @@
 #include "engine/engine.h"
 #include "ev.h"
 #include "reply.h"
+#include "snapshot.h"
 #include "version.h"
 
 #include <inttypes.h>
@@ -191,10 +192,9 @@ info_memory(struct text *t)
 static void
 info_persistence(struct text *t)
 {
-    text_printf(t, "loading:0\r\nasync_loading:0\r\n"
-                   "rdb_changes_since_last_save:0\r\n"
-                   "rdb_bgsave_in_progress:0\r\naof_enabled:0\r\n"
-                   "aof_rewrite_in_progress:0\r\n");
+    char buf[2048];
+    snapshot_info(buf, sizeof(buf), ev_now());
+    text_printf(t, "%s", buf);
 }
 
 /* Reads one engine metric by name (0 if the engine has no such metric). */

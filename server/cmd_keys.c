@@ -167,6 +167,60 @@ cmd_renamenx(struct conn *c, const struct cmd_req *r)
     rename_generic(c, r, true);
 }
 
+/* ---- COPY ---- */
+
+cmd_handler cmd_copy; /* also in cmd.h's handler list */
+
+/* COPY source destination [DB destination-db] [REPLACE]: the value and its
+ * TTL. offheapd has only database 0, so DB takes only 0. */
+void
+cmd_copy(struct conn *c, const struct cmd_req *r)
+{
+    const struct resp_str *src = &r->argv[1], *dst = &r->argv[2];
+    struct engine_item it;
+    bool replace = false;
+
+    for (int j = 3; j < r->argc; j++) {
+        if (cmd_arg_is(&r->argv[j], "replace")) {
+            replace = true;
+        } else if (cmd_arg_is(&r->argv[j], "db") && j + 1 < r->argc) {
+            long long db;
+            if (!cmd_arg_ll(&r->argv[j + 1], &db) || db < INT_MIN ||
+                db > INT_MAX) {
+                reply_error_notint(c);
+                return;
+            }
+            if (db != 0) {
+                reply_error(c, "ERR DB index is out of range");
+                return;
+            }
+            j++;
+        } else {
+            reply_error_syntax(c);
+            return;
+        }
+    }
+    if (src->len == dst->len && memcmp(src->p, dst->p, src->len) == 0) {
+        reply_error(c, "ERR source and destination objects are the same");
+        return;
+    }
+    if (!engine_get(src->p, src->len, r->now, &it)) {
+        reply_int(c, 0);
+        return;
+    }
+    int rc = engine_set(dst->p, dst->len, it.val, it.vlen, it.expire_at,
+                        replace ? 0 : ENGINE_SET_NX, r->now);
+    engine_release(&it);
+    if (rc < 0) {
+        reply_engine_error(c, rc);
+        return;
+    }
+    if (rc > 0) {
+        cmd_key_modified(dst->p, dst->len);
+    }
+    reply_int(c, rc > 0);
+}
+
 /* ---- EXPIRE PEXPIRE EXPIREAT PEXPIREAT ---- */
 
 #define EXP_NX 0x1u

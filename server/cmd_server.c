@@ -8,7 +8,10 @@
 #include "engine/engine.h"
 #include "ev.h"
 #include "log.h"
+#include "latency.h"
 #include "reply.h"
+#include "slowlog.h"
+#include "snapshot.h"
 #include "version.h"
 #include "util.h"
 
@@ -501,6 +504,14 @@ config_apply(const struct cfg_opt *o)
         log_set_level(cfg.loglevel);
     } else if (strncmp(o->name, "maxmemory", 9) == 0) {
         engine_reconfigure(&cfg);
+    } else if (strncmp(o->name, "snapshot_", 9) == 0 ||
+               strcmp(o->name, "save") == 0) {
+        snapshot_reconfigure(cfg.snapshot_file, cfg.save,
+                             strcmp(cfg.snapshot_on_corrupt, "refuse") == 0);
+    } else if (strncmp(o->name, "slowlog_", 8) == 0) {
+        slowlog_reconfigure(cfg.slowlog_log_slower_than, cfg.slowlog_max_len);
+    } else if (strcmp(o->name, "latency_monitor_threshold") == 0) {
+        latency_reconfigure(cfg.latency_monitor_threshold);
     }
 }
 

@@ -754,3 +754,175 @@ cmd_incrbyfloat(struct conn *c, const struct cmd_req *r)
     cmd_key_modified(key->p, key->len);
     reply_bulk(c, buf, len);
 }
+
+/* ---- LCS ---- */
+
+cmd_handler cmd_lcs; /* also in cmd.h's handler list */
+
+/* One common run found by LCS IDX: a[astart..aend] == b[bstart..bend]. */
+struct lcs_range {
+    uint32_t astart, aend, bstart, bend;
+};
+
+/* LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]: the longest
+ * common subsequence, by the quadratic dynamic programme (as Redis, whose
+ * replies, including the order and the boundaries of IDX's ranges, this
+ * reproduces). Missing keys are empty strings. */
+void
+cmd_lcs(struct conn *c, const struct cmd_req *r)
+{
+    struct engine_item ia, ib;
+    bool getlen = false, getidx = false, withmatchlen = false;
+    long long minmatchlen = 0;
+
+    for (int j = 3; j < r->argc; j++) {
+        if (cmd_arg_is(&r->argv[j], "idx")) {
+            getidx = true;
+        } else if (cmd_arg_is(&r->argv[j], "len")) {
+            getlen = true;
+        } else if (cmd_arg_is(&r->argv[j], "withmatchlen")) {
+            withmatchlen = true;
+        } else if (cmd_arg_is(&r->argv[j], "minmatchlen") && j + 1 < r->argc) {
+            if (!cmd_arg_ll(&r->argv[j + 1], &minmatchlen)) {
+                reply_error_notint(c);
+                return;
+            }
+            if (minmatchlen < 0) {
+                minmatchlen = 0;
+            }
+            j++;
+        } else {
+            reply_error_syntax(c);
+            return;
+        }
+    }
+    if (getlen && getidx) {
+        reply_error(c, "ERR If you want both the length and indexes, please "
+                       "just use IDX.");
+        return;
+    }
+    int fa = engine_get(r->argv[1].p, r->argv[1].len, r->now, &ia);
+    int fb = engine_get(r->argv[2].p, r->argv[2].len, r->now, &ib);
+    const char *a = fa ? ia.val : "", *b = fb ? ib.val : "";
+    size_t alen0 = fa ? ia.vlen : 0, blen0 = fb ? ib.vlen : 0;
+    uint32_t *tab = NULL;
+    char *result = NULL;
+    struct lcs_range *ranges = NULL;
+
+    if (alen0 >= UINT32_MAX - 1 || blen0 >= UINT32_MAX - 1) {
+        reply_error(c, "ERR String too long for LCS");
+        goto done;
+    }
+    uint32_t alen = (uint32_t)alen0, blen = (uint32_t)blen0;
+    uint64_t cells = (uint64_t)(alen + 1) * (blen + 1);
+    if (cells > UINT64_MAX / sizeof(uint32_t) ||
+        cells * sizeof(uint32_t) > cfg.proto_max_bulk_len) {
+        reply_error(c, "ERR Insufficient memory, transient memory for LCS "
+                       "exceeds proto-max-bulk-len");
+        goto done;
+    }
+    tab = malloc((size_t)cells * sizeof(uint32_t));
+    if (tab == NULL) {
+        reply_error(c, "ERR Insufficient memory, failed allocating transient "
+                       "memory for LCS");
+        goto done;
+    }
+#define T(i, j) tab[(size_t)(i) * (blen + 1) + (j)]
+    for (uint32_t i = 0; i <= alen; i++) {
+        for (uint32_t j = 0; j <= blen; j++) {
+            if (i == 0 || j == 0) {
+                T(i, j) = 0;
+            } else if (a[i - 1] == b[j - 1]) {
+                T(i, j) = T(i - 1, j - 1) + 1;
+            } else {
+                uint32_t up = T(i - 1, j), left = T(i, j - 1);
+                T(i, j) = up > left ? up : left;
+            }
+        }
+    }
+    uint32_t total = T(alen, blen);
+    if (getlen) {
+        reply_int(c, total);
+        goto done;
+    }
+    /* Walk back from the end, building the subsequence and the runs. */
+    result = malloc(total + 1);
+    ranges = malloc(sizeof(*ranges) * ((size_t)total + 1));
+    if (result == NULL || ranges == NULL) {
+        reply_error_oom(c);
+        goto done;
+    }
+    size_t nranges = 0;
+    uint32_t idx = total, i = alen, j = blen;
+    bool open = false; /* a run is being tracked in cur */
+    struct lcs_range cur = {0, 0, 0, 0};
+    while (i > 0 && j > 0) {
+        bool emit = false;
+        if (a[i - 1] == b[j - 1]) {
+            result[idx - 1] = a[i - 1];
+            if (!open) {
+                cur.astart = cur.aend = i - 1;
+                cur.bstart = cur.bend = j - 1;
+                open = true;
+            } else if (cur.astart == i && cur.bstart == j) {
+                /* contiguous: extend the run backwards */
+                cur.astart--;
+                cur.bstart--;
+            } else {
+                emit = true;
+            }
+            if (cur.astart == 0 || cur.bstart == 0) {
+                emit = true;
+            }
+            idx--;
+            i--;
+            j--;
+        } else {
+            if (T(i - 1, j) > T(i, j - 1)) {
+                i--;
+            } else {
+                j--;
+            }
+            emit = open;
+        }
+        if (emit) {
+            uint32_t mlen = cur.aend - cur.astart + 1;
+            if (minmatchlen == 0 || mlen >= (unsigned long long)minmatchlen) {
+                ranges[nranges++] = cur;
+            }
+            open = false;
+        }
+    }
+#undef T
+    if (!getidx) {
+        reply_bulk(c, result, total);
+        goto done;
+    }
+    reply_map(c, 2);
+    reply_bulk_cstr(c, "matches");
+    reply_array(c, nranges);
+    for (size_t k = 0; k < nranges; k++) {
+        reply_array(c, withmatchlen ? 3 : 2);
+        reply_array(c, 2);
+        reply_int(c, ranges[k].astart);
+        reply_int(c, ranges[k].aend);
+        reply_array(c, 2);
+        reply_int(c, ranges[k].bstart);
+        reply_int(c, ranges[k].bend);
+        if (withmatchlen) {
+            reply_int(c, ranges[k].aend - ranges[k].astart + 1);
+        }
+    }
+    reply_bulk_cstr(c, "len");
+    reply_int(c, total);
+done:
+    free(tab);
+    free(result);
+    free(ranges);
+    if (fa) {
+        engine_release(&ia);
+    }
+    if (fb) {
+        engine_release(&ib);
+    }
+}

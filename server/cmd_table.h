@@ -36,6 +36,12 @@
     X(time,      cmd_time,       1, CMD_FAST | CMD_STALE,                 0, 0, 0, "server", "2.6.0", "", "Returns the server time.") \
     X(memory,    cmd_memory,    -2, CMD_READ,                             0, 0, 0, "server", "4.0.0", "subcommand [arg...]", "Memory introspection (USAGE STATS DOCTOR).") \
     X(debug,     cmd_debug,     -2, CMD_ADMIN,                            0, 0, 0, "server", "1.0.0", "subcommand [arg...]", "Debugging commands.") \
+    X(save,      snapshot_cmd_save,      1, CMD_ADMIN,                    0, 0, 0, "server", "1.0.0", "", "Synchronously saves the keyspace to the snapshot file.") \
+    X(bgsave,    snapshot_cmd_bgsave,   -1, CMD_ADMIN,                    0, 0, 0, "server", "1.0.0", "[SCHEDULE]", "Saves the keyspace to the snapshot file in a background child.") \
+    X(lastsave,  snapshot_cmd_lastsave,  1, CMD_FAST | CMD_STALE,         0, 0, 0, "server", "1.0.0", "", "Returns the Unix timestamp of the last successful save.") \
+    X(shutdown,  snapshot_cmd_shutdown, -1, CMD_ADMIN | CMD_STALE | CMD_NOQUEUE, 0, 0, 0, "server", "1.0.0", "[(NOSAVE|SAVE)] [NOW] [FORCE]", "Saves the snapshot (unless NOSAVE) and stops the server.") \
+    X(slowlog,   slowlog_cmd,           -2, CMD_ADMIN | CMD_STALE,        0, 0, 0, "server", "2.2.12", "subcommand [arg...]", "Slow log commands (GET LEN RESET HELP).") \
+    X(latency,   latency_cmd,           -2, CMD_ADMIN | CMD_STALE,        0, 0, 0, "server", "2.8.13", "subcommand [arg...]", "Latency monitor commands (LATEST HISTORY RESET HELP).") \
     /* strings */                                                                                                       \
     X(get,       cmd_get,        2, CMD_READ | CMD_FAST,                  1, 1, 1, "string", "1.0.0", "key", "Returns the string value of a key.") \
     X(set,       cmd_set,       -3, CMD_WRITE | CMD_DENYOOM,              1, 1, 1, "string", "1.0.0", "key value [(NX|XX)] [GET] [(EX:seconds|PX:milliseconds|EXAT:unix-time-seconds|PXAT:unix-time-milliseconds|KEEPTTL)]", "Sets the string value of a key, with optional expiry and conditions.") \

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "conn.h"
 #include "engine/engine.h"
+#include "latency.h"
 #include "log.h"
 
 #include <errno.h>
@@ -44,6 +45,7 @@ static oh_time now_ms;
 static uint64_t start_us;
 static uint64_t tick_hz;
 void (*ev_on_reload)(void);
+void (*ev_on_tick)(oh_time now);
 
 oh_time
 ev_clock_update(void)
@@ -103,12 +105,17 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what, (void)arg;
     oh_time now = ev_clock_update();
+    uint64_t t0 = ev_monotonic_us();
     for (int i = 0; i < EV_STEP_SLICES_MAX; i++) {
         if (!engine_step(now, EV_STEP_BUDGET_US)) {
             break;
         }
     }
+    latency_record("engine-step", (ev_monotonic_us() - t0) / 1000, now);
     conn_cron(now);
+    if (ev_on_tick != NULL) {
+        ev_on_tick(now);
+    }
     if (tick_hz != cfg.hz) {
         arm_tick();
     }

@@ -40,3 +40,6 @@ uint64_t ev_monotonic_us(void);
 uint64_t ev_uptime(void);
 /* Called on SIGHUP: reloads the config file. Set by main.c. */
 extern void (*ev_on_reload)(void);
+/* Called at the end of every tick with the tick's time: service work
+ * (watchdog, snapshots, the start-up load). Set by main.c; NULL: none. */
+extern void (*ev_on_tick)(oh_time now);

@@ -6,7 +6,11 @@
 #include "conn.h"
 #include "engine/engine.h"
 #include "ev.h"
+#include "latency.h"
 #include "log.h"
+#include "notify.h"
+#include "slowlog.h"
+#include "snapshot.h"
 #include "version.h"
 
 #include <errno.h>
@@ -16,6 +20,12 @@
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+
+#define MAIN_LOAD_STEP_BYTES (1u << 20) /* snapshot bytes per load step */
+#define MAIN_LOAD_SLICE_US   100000     /* µs of loading per tick */
+#define MAIN_EXTEND_US       30000000   /* µs asked of systemd per progress */
+
+static int exit_status = EX_OK;
 
 static void
 usage(FILE *out)
@@ -72,6 +82,17 @@ handle_info_flags(int argc, char **argv)
     }
 }
 
+/* Hands the service options to their modules (start-up and reload; CONFIG
+ * SET goes through cmd_server.c's config_apply). */
+static void
+apply_service_options(void)
+{
+    snapshot_reconfigure(cfg.snapshot_file, cfg.save,
+                         strcmp(cfg.snapshot_on_corrupt, "refuse") == 0);
+    slowlog_reconfigure(cfg.slowlog_log_slower_than, cfg.slowlog_max_len);
+    latency_reconfigure(cfg.latency_monitor_threshold);
+}
+
 /* SIGHUP: re-reads the config file and applies the live options. */
 static void
 reload(void)
@@ -79,13 +100,115 @@ reload(void)
     if (cfg_file_path == NULL) {
         return;
     }
+    notify_reloading(ev_monotonic_us());
     char err[1024];
     if (cfg_load_file(cfg_file_path, err, sizeof(err)) != 0) {
         log_warn("reload failed, keeping the running configuration: %s", err);
+        notify_ready();
+        notify_status("Reload failed: %s", err);
         return;
     }
     log_set_level(cfg.loglevel);
     engine_reconfigure(&cfg);
+    apply_service_options();
+    notify_ready();
+    notify_status("Ready: configuration reloaded");
+}
+
+/* A long snapshot save or load: feeds the watchdog and asks systemd for
+ * more start/stop time (ignored while running). */
+static void
+on_snapshot_progress(uint64_t done, uint64_t total)
+{
+    notify_watchdog();
+    notify_extend_timeout(MAIN_EXTEND_US);
+    if (total != 0) {
+        notify_status("Loading the snapshot: %llu%%",
+                      (unsigned long long)(done * 100 / total));
+    } else {
+        notify_status("Saving the snapshot: %llu MiB written",
+                      (unsigned long long)(done >> 20));
+    }
+}
+
+static void
+serving(void)
+{
+    log_notice("offheapd %s ready to accept connections (pid %d)", OH_VERSION,
+               (int)getpid());
+    notify_ready();
+    notify_status("Ready: %llu keys", (unsigned long long)engine_count());
+}
+
+/* Loads the start-up snapshot for up to MAIN_LOAD_SLICE_US, so clients are
+ * served (INFO, PING; -LOADING for data) between slices. */
+static void
+load_slice(oh_time now)
+{
+    uint64_t t0 = ev_monotonic_us();
+    int rc;
+    do {
+        rc = snapshot_load_step(now, MAIN_LOAD_STEP_BYTES);
+    } while (rc == 1 && ev_monotonic_us() - t0 < MAIN_LOAD_SLICE_US);
+    latency_record("snapshot-load", (ev_monotonic_us() - t0) / 1000, now);
+    if (rc == SNAPSHOT_REFUSED) {
+        exit_status = EX_DATAERR;
+        notify_status("Refusing to start: bad snapshot %s", snapshot_file());
+        ev_stop();
+    } else if (rc == 0) {
+        serving();
+    }
+}
+
+/* Every tick: the watchdog, background saves, the start-up load. */
+static void
+on_tick(oh_time now)
+{
+    notify_watchdog_tick(ev_monotonic_us());
+    snapshot_cron(now);
+    if (snapshot_loading()) {
+        load_slice(now);
+    }
+}
+
+/* Starts loading the snapshot; says "ready" now if there is none. Returns
+ * 0, or -1 if a bad snapshot makes the server refuse to start. */
+static int
+start_loading(void)
+{
+    int rc = snapshot_load_begin(ev_now());
+    if (rc == SNAPSHOT_REFUSED) {
+        notify_status("Refusing to start: bad snapshot %s", snapshot_file());
+        return -1;
+    }
+    if (snapshot_loading()) {
+        notify_status("Loading the snapshot %s", snapshot_file());
+    } else {
+        serving();
+    }
+    return 0;
+}
+
+static void
+shut_down(void)
+{
+    notify_stopping();
+    log_notice("offheapd exiting");
+    if (exit_status == EX_OK) {
+        notify_status("Stopping: saving the snapshot");
+        uint64_t t0 = ev_monotonic_us();
+        snapshot_shutdown(ev_clock_update());
+        latency_record("snapshot-save", (ev_monotonic_us() - t0) / 1000,
+                       ev_now());
+    }
+    snapshot_teardown();
+    slowlog_teardown();
+    conn_teardown();
+    ev_teardown();
+    engine_teardown();
+    notify_teardown();
+    log_teardown();
+    cfg_teardown();
 }
 
 int
@@ -117,19 +240,22 @@ main(int argc, char **argv)
         log_warn("cannot create the engine: out of memory");
         return EX_OSERR;
     }
+    notify_setup();
     if (ev_setup() != 0 || ev_listen(&cfg) != 0) {
+        notify_status("Failed: cannot listen (see the log)");
         return EX_UNAVAILABLE;
     }
     conn_setup();
+    apply_service_options();
+    snapshot_setup(ev_now());
+    snapshot_on_progress = on_snapshot_progress;
     ev_on_reload = reload;
-    log_notice("offheapd %s ready to accept connections (pid %d)", OH_VERSION,
-               (int)getpid());
-    ev_run();
-    log_notice("offheapd exiting");
-    conn_teardown();
-    ev_teardown();
-    engine_teardown();
-    log_teardown();
-    cfg_teardown();
-    return EX_OK;
+    ev_on_tick = on_tick;
+    if (start_loading() != 0) {
+        exit_status = EX_DATAERR;
+    } else {
+        ev_run();
+    }
+    shut_down();
+    return exit_status;
 }

@@ -81,6 +81,16 @@ typedef enum {
       "number of databases (offheapd has one: SELECT 0)")                                                                     \
     X(save,                    OPT_STR,   0,            "",           0,   0,           OPT_LIVE,   NULL,                       \
       "snapshot schedule as \"<seconds> <changes> ...\" pairs (empty: only on shutdown and SAVE)")                             \
+    X(snapshot_file,           OPT_STR,   0,            "dump.offheap", 0, 0,           OPT_LIVE,   NULL,                       \
+      "snapshot file in dir: loaded at start-up, written at shutdown, by SAVE/BGSAVE and the save schedule (empty: none)")   \
+    X(snapshot_on_corrupt,     OPT_ENUM,  0,            "empty",      0,   0,           OPT_LIVE,   "empty|refuse",             \
+      "a bad snapshot at start-up: rename it aside and start empty, or leave it and refuse to start (exit 65)")               \
+    X(slowlog_log_slower_than, OPT_UINT,  10000,        NULL,         0,   1000000000,  OPT_LIVE,   NULL,                       \
+      "log commands taking at least this many microseconds in the slow log (0: every command)")                               \
+    X(slowlog_max_len,         OPT_UINT,  128,          NULL,         0,   1000000,     OPT_LIVE,   NULL,                       \
+      "entries the slow log keeps (0: slow log off)")                                                                         \
+    X(latency_monitor_threshold, OPT_UINT, 0,           NULL,         0,   86400000,    OPT_LIVE,   NULL,                       \
+      "LATENCY records events (commands, engine steps, snapshots) of at least this many milliseconds (0: off)")               \
     X(appendonly,              OPT_BOOL,  0,            NULL,         0,   0,           OPT_STATIC, NULL,                       \
       "offheapd keeps no append-only file: always no")
 /* clang-format on */

@@ -25,7 +25,7 @@ wait_ping() { # wait_ping <port>
 start_offheapd() { # start_offheapd <port> [options...]
     port=$1
     shift
-    taskset -c "$SERVER_CPU" "$OFFHEAPD" --port "$port" --loglevel warning "$@" >/dev/null 2>&1 &
+    taskset -c "$SERVER_CPU" "$OFFHEAPD" --port "$port" --loglevel warning --snapshot-file "" "$@" >/dev/null 2>&1 &
     BENCH_PIDS="$BENCH_PIDS $!"
     echo $! >"/tmp/bench-pid-$port"
     wait_ping "$port"

@@ -35,7 +35,7 @@ async function startServer(extra = []) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ohnode-'));
     const sock = path.join(dir, 'offheapd.sock');
     const proc = spawn(BIN, ['--port', String(port), '--unixsocket', sock,
-      '--unixsocketperm', '700', '--loglevel', 'warning', ...extra], { stdio: 'ignore' });
+      '--unixsocketperm', '700', '--loglevel', 'warning', '--dir', dir, ...extra], { stdio: 'ignore' });
     let exited = false;
     proc.on('exit', () => { exited = true; });
     for (let i = 0; i < 100 && !exited; i++) {

@@ -1,0 +1,62 @@
+#!/bin/bash
+# Warm restart: loads GB gigabytes of values (default 1) into offheapd,
+# SAVEs the snapshot, stops it, starts it again and measures the time from
+# exec to the first PONG and to every key back (INFO loading:0 and DBSIZE
+# equal to what was saved). Reports seconds per GB of snapshot; the target
+# is <= 0.5 s/GB. The snapshot is read from the page cache (a warm file),
+# as after a restart; a cold disk adds its read time.
+#   tests/bench/restart.sh          (GB=1 VALUE=1000 bytes per value)
+cd "$(dirname "$0")/../.." || exit 1
+. tests/bench/lib.sh
+GB=${GB:-1}
+VALUE=${VALUE:-1000}
+DIR=$(mktemp -d /tmp/oh-restart-XXXXXX)
+trap 'stop_all; rm -rf "$DIR"' EXIT
+
+keys=$(awk -v gb="$GB" -v v="$VALUE" 'BEGIN {printf "%d", gb * 1e9 / (v + 16)}')
+port=$(free_port 3)
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f", b - a}'; }
+
+start_offheapd "$port" --dir "$DIR" || exit 1
+echo "loading $keys keys of $VALUE bytes ($GB GB of values)"
+t0=$(now)
+awk -v n="$keys" -v size="$VALUE" 'BEGIN {
+    v = sprintf("%*s", size, ""); gsub(/ /, "x", v)
+    for (i = 0; i < n; i++) {
+        k = "key:" i
+        printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(k), k, size, v
+    }
+}' | redis-cli -p "$port" --pipe >/dev/null || exit 1
+echo "  filled in $(since "$t0") s; dbsize $(redis-cli -p "$port" dbsize)"
+t0=$(now)
+redis-cli -p "$port" save >/dev/null
+save_s=$(since "$t0")
+bytes=$(stat -c %s "$DIR/dump.offheap")
+echo "  SAVE: $save_s s for $bytes bytes"
+saved=$(redis-cli -p "$port" dbsize)
+redis-cli -p "$port" shutdown nosave >/dev/null 2>&1
+stop_all
+
+t0=$(now)
+taskset -c "$SERVER_CPU" "$OFFHEAPD" --port "$port" --dir "$DIR" --loglevel warning >/dev/null 2>&1 &
+BENCH_PIDS="$!"
+ping_s=""
+saw_loading=no
+for _ in $(seq 1 20000); do
+    if [ -z "$ping_s" ] && [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
+        ping_s=$(since "$t0")
+    fi
+    if [ -n "$ping_s" ]; then
+        case "$(redis-cli -p "$port" get key:0 2>&1)" in LOADING*) saw_loading=yes ;; esac
+        if redis-cli -p "$port" info persistence | grep -q '^loading:0' &&
+            [ "$(redis-cli -p "$port" dbsize)" = "$saved" ]; then
+            break
+        fi
+    fi
+    sleep 0.005
+done
+back_s=$(since "$t0")
+echo "  restart: first PONG after $ping_s s, all $saved keys back after $back_s s (-LOADING seen: $saw_loading)"
+awk -v s="$back_s" -v b="$bytes" 'BEGIN {
+    printf "restart: %.3f s per GB of snapshot (target <= 0.5)\n", s / (b / 1e9) }'
