@@ -15,6 +15,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -31,6 +32,77 @@ const struct cmd_def cmd_table[CMD_ID_COUNT] = {
 
 struct cmd_stats cmd_stats[CMD_ID_COUNT];
 
+/* rename-command: the name clients use, or "" for a disabled command;
+ * NULL where the table's name stands. */
+static char *renamed[CMD_ID_COUNT];
+
+void
+cmd_teardown(void)
+{
+    for (size_t i = 0; i < CMD_ID_COUNT; i++) {
+        free(renamed[i]);
+        renamed[i] = NULL;
+    }
+}
+
+/* Applies one "<command> <new-name>" entry. */
+static int
+apply_rename(const char *entry, size_t len, char *err, size_t cap)
+{
+    size_t old_len = 0;
+    while (old_len < len && entry[old_len] != ' ') {
+        old_len++;
+    }
+    const char *to = entry + old_len + (old_len < len);
+    size_t to_len = len - (size_t)(to - entry);
+    const struct cmd_def *d = cmd_lookup(entry, old_len);
+    if (d == NULL || to_len >= CMD_NAME_MAX || memchr(to, ' ', to_len)) {
+        snprintf(err, cap,
+                 "rename-command: unknown command or bad name in "
+                 "'%.*s'",
+                 (int)len, entry);
+        return -1;
+    }
+    size_t id = (size_t)(d - cmd_table);
+    free(renamed[id]);
+    renamed[id] = strndup(to, to_len);
+    return renamed[id] != NULL ? 0 : -1;
+}
+
+int
+cmd_setup(const struct oh_config *c, char *err, size_t cap)
+{
+    cmd_teardown();
+    for (const char *p = c->rename_command; p != NULL && *p != '\0';) {
+        size_t n = strcspn(p, "\n");
+        if (n > 0 && apply_rename(p, n, err, cap) != 0) {
+            return -1;
+        }
+        p += n + (p[n] == '\n');
+    }
+    return 0;
+}
+
+const char *
+cmd_name(const struct cmd_def *d)
+{
+    const char *n = renamed[d - cmd_table];
+    if (n == NULL) {
+        return d->name;
+    }
+    return n[0] != '\0' ? n : NULL;
+}
+
+size_t
+cmd_enabled_count(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < CMD_ID_COUNT; i++) {
+        n += cmd_name(&cmd_table[i]) != NULL;
+    }
+    return n;
+}
+
 const struct cmd_def *
 cmd_lookup(const char *name, size_t len)
 {
@@ -38,7 +110,10 @@ cmd_lookup(const char *name, size_t len)
         return NULL;
     }
     for (size_t i = 0; i < CMD_ID_COUNT; i++) {
-        const char *n = cmd_table[i].name;
+        const char *n = cmd_name(&cmd_table[i]);
+        if (n == NULL) {
+            continue;
+        }
         if (strlen(n) == len && strncasecmp(n, name, len) == 0) {
             return &cmd_table[i];
         }
@@ -91,7 +166,7 @@ admit(struct conn *c, const struct cmd_req *r, const struct cmd_def *d)
         return false;
     }
     if (!arity_ok(d, r->argc)) {
-        reply_error_arity(c, d->name);
+        reply_error_arity(c, cmd_name(d));
         return false;
     }
     if (!c->authenticated && !(d->flags & CMD_NOAUTH)) {
@@ -147,6 +222,7 @@ cmd_dispatch(struct conn *c, const struct cmd_req *r)
         }
         return;
     }
+    cmd_monitor_feed(c, r);
     if (c->in_multi && !(d->flags & CMD_NOQUEUE)) {
         cmd_multi_queue(c, r, d);
         return;
@@ -222,7 +298,7 @@ static void
 reply_command_info(struct conn *c, const struct cmd_def *d)
 {
     reply_array(c, 10);
-    reply_bulk_cstr(c, d->name);
+    reply_bulk_cstr(c, cmd_name(d));
     reply_int(c, d->arity);
     reply_flags(c, d->flags);
     reply_int(c, d->first_key);
@@ -240,9 +316,11 @@ void cmd_docs_reply(struct conn *c, const struct cmd_req *r);
 static void
 command_list(struct conn *c)
 {
-    reply_array(c, CMD_ID_COUNT);
+    reply_array(c, cmd_enabled_count());
     for (size_t i = 0; i < CMD_ID_COUNT; i++) {
-        reply_bulk_cstr(c, cmd_table[i].name);
+        if (cmd_name(&cmd_table[i]) != NULL) {
+            reply_bulk_cstr(c, cmd_name(&cmd_table[i]));
+        }
     }
 }
 
@@ -250,16 +328,18 @@ static void
 command_count(struct conn *c, const struct cmd_req *r)
 {
     (void)r;
-    reply_int(c, CMD_ID_COUNT);
+    reply_int(c, (long long)cmd_enabled_count());
 }
 
 static void
 command_info(struct conn *c, const struct cmd_req *r)
 {
     if (r->argc == 2) {
-        reply_array(c, CMD_ID_COUNT);
+        reply_array(c, cmd_enabled_count());
         for (size_t i = 0; i < CMD_ID_COUNT; i++) {
-            reply_command_info(c, &cmd_table[i]);
+            if (cmd_name(&cmd_table[i]) != NULL) {
+                reply_command_info(c, &cmd_table[i]);
+            }
         }
         return;
     }

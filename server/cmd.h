@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "oh_time.h"
+#include "options.h"
 #include "proto/resp.h"
 
 struct conn;
@@ -65,8 +66,8 @@ typedef enum {
 /* Every handler, declared once from the table (aliases share one). */
 cmd_handler cmd_ping, cmd_echo, cmd_quit, cmd_select, cmd_hello, cmd_auth,
     cmd_client, cmd_reset, cmd_info, cmd_config, cmd_command, cmd_dbsize,
-    cmd_flushdb, cmd_flushall, cmd_time, cmd_memory, cmd_debug, cmd_get,
-    cmd_set, cmd_setnx, cmd_setex, cmd_psetex, cmd_getex, cmd_getdel,
+    cmd_flushdb, cmd_flushall, cmd_time, cmd_memory, cmd_debug, cmd_monitor,
+    cmd_get, cmd_set, cmd_setnx, cmd_setex, cmd_psetex, cmd_getex, cmd_getdel,
     cmd_getset, cmd_mget, cmd_mset, cmd_msetnx, cmd_append, cmd_strlen,
     cmd_getrange, cmd_setrange, cmd_incr, cmd_decr, cmd_incrby, cmd_decrby,
     cmd_incrbyfloat, cmd_del, cmd_exists, cmd_type, cmd_rename, cmd_renamenx,
@@ -78,12 +79,30 @@ cmd_handler cmd_ping, cmd_echo, cmd_quit, cmd_select, cmd_hello, cmd_auth,
 /* The table, indexed by cmd_id. */
 extern const struct cmd_def cmd_table[CMD_ID_COUNT];
 
-/* Finds a command by name (case-insensitive). Returns NULL if unknown. */
+/* Applies rename-command entries ("<command> <new-name>"; an empty new name
+ * disables the command). Returns 0, or -1 with a reason in err. */
+int cmd_setup(const struct oh_config *c, char *err, size_t cap);
+/* Forgets the renames. */
+void cmd_teardown(void);
+/* Returns the name clients use for `d` (renamed or not), or NULL if the
+ * command is disabled. */
+const char *cmd_name(const struct cmd_def *d);
+/* Returns how many commands are enabled. */
+size_t cmd_enabled_count(void);
+
+/* Finds an enabled command by the name clients use (case-insensitive).
+ * Returns NULL if unknown or disabled. */
 const struct cmd_def *cmd_lookup(const char *name, size_t len);
 
 /* Runs one complete request for `c`: checks arity, authentication,
  * MULTI queueing and OOM, then calls the handler and counts it. */
 void cmd_dispatch(struct conn *c, const struct cmd_req *r);
+
+/* Sends the request to every MONITOR client (cheap when there is none).
+ * Implemented in cmd_monitor.c. */
+void cmd_monitor_feed(const struct conn *from, const struct cmd_req *r);
+/* Forgets a closing client that was a monitor. */
+void cmd_monitor_forget(struct conn *c);
 
 /* Tells WATCH that `key` was modified (called by write handlers after each
  * successful change of a key). Cheap when nothing is watched. */

@@ -181,7 +181,7 @@ emit_docs(struct conn *c, const struct cmd_def *d)
     ps.p = d->args;
     struct doc_node root = {.type = "block"};
     parse_group(&ps, &root, '\0', ' ');
-    reply_bulk_cstr(c, d->name);
+    reply_bulk_cstr(c, cmd_name(d));
     reply_map(c, 3 + (root.nchildren > 0));
     reply_bulk_cstr(c, "summary");
     reply_bulk_cstr(c, d->summary);
@@ -203,9 +203,11 @@ void
 cmd_docs_reply(struct conn *c, const struct cmd_req *r)
 {
     if (r->argc == 2) {
-        reply_map(c, CMD_ID_COUNT);
+        reply_map(c, cmd_enabled_count());
         for (size_t i = 0; i < CMD_ID_COUNT; i++) {
-            emit_docs(c, &cmd_table[i]);
+            if (cmd_name(&cmd_table[i]) != NULL) {
+                emit_docs(c, &cmd_table[i]);
+            }
         }
         return;
     }

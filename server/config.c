@@ -31,7 +31,7 @@ const size_t cfg_opt_count = sizeof(cfg_opts) / sizeof(cfg_opts[0]);
 static bool
 is_string_type(opt_type t)
 {
-    return t == OPT_STR || t == OPT_ENUM;
+    return t == OPT_STR || t == OPT_ENUM || t == OPT_LIST;
 }
 
 static uint64_t *
@@ -214,6 +214,26 @@ set_number(const struct cfg_opt *o, const char *value, char *err, size_t cap)
     return 0;
 }
 
+/* Adds one entry to a list option (an empty value adds nothing). */
+static int
+list_append(const struct cfg_opt *o, const char *value)
+{
+    char *old = *str_field(o);
+    if (value[0] == '\0') {
+        return 0;
+    }
+    size_t olen = old != NULL ? strlen(old) : 0;
+    char *joined = malloc(olen + strlen(value) + 2);
+    if (joined == NULL) {
+        abort();
+    }
+    snprintf(joined, olen + strlen(value) + 2, "%s%s%s", olen ? old : "",
+             olen ? "\n" : "", value);
+    free(old);
+    *str_field(o) = joined;
+    return 0;
+}
+
 int
 cfg_set(const struct cfg_opt *o, const char *value, bool live, char *err,
         size_t cap)
@@ -229,6 +249,9 @@ cfg_set(const struct cfg_opt *o, const char *value, bool live, char *err,
         snprintf(err, cap, "argument(s) must be one of the following: %s",
                  o->choices);
         return -1;
+    }
+    if (o->type == OPT_LIST) {
+        return list_append(o, value);
     }
     char *copy = dup_or_die(value);
     for (char *p = copy; o->type == OPT_ENUM && *p != '\0'; p++) {
@@ -334,10 +357,24 @@ apply_words(char **words, int n, char *err, size_t cap)
     return 0;
 }
 
+/* Empties the list options, so that a file read again (SIGHUP) replaces
+ * their entries instead of adding them twice. */
+static void
+reset_lists(void)
+{
+    for (size_t i = 0; i < cfg_opt_count; i++) {
+        if (cfg_opts[i].type == OPT_LIST) {
+            free(*str_field(&cfg_opts[i]));
+            *str_field(&cfg_opts[i]) = dup_or_die("");
+        }
+    }
+}
+
 int
 cfg_load_file(const char *path, char *err, size_t cap)
 {
     FILE *f = fopen(path, "r");
+    reset_lists();
     if (f == NULL) {
         snprintf(err, cap, "%s: %s", path, strerror(errno));
         return -1;
@@ -433,10 +470,28 @@ cfg_describe(FILE *out)
 
 /* ---- CONFIG REWRITE ---- */
 
+/* Writes each entry of a list option on a line of its own. */
+static void
+write_list(FILE *f, const struct cfg_opt *o)
+{
+    char name[64];
+    const char *p = *str_field(o);
+    cfg_name(o, name, sizeof(name));
+    while (p != NULL && *p != '\0') {
+        size_t n = strcspn(p, "\n");
+        fprintf(f, "%s %.*s\n", name, (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+}
+
 static void
 write_option(FILE *f, const struct cfg_opt *o)
 {
     char name[64], val[CFG_LINE_MAX];
+    if (o->type == OPT_LIST) {
+        write_list(f, o);
+        return;
+    }
     cfg_format(o, val, sizeof(val));
     if (is_string_type(o->type)) {
         fprintf(f, "%s \"", cfg_name(o, name, sizeof(name)));

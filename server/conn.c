@@ -65,6 +65,8 @@ static uint64_t next_client_id = 1;
 static struct conn *current; /* the client whose input is being run */
 
 static void conn_destroy(struct conn **cp);
+static void check_output_limit(struct conn *c);
+static bool conn_settle(struct conn *c);
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
 
@@ -369,6 +371,7 @@ conn_destroy(struct conn **cp)
         return;
     }
     cmd_multi_reset(c);
+    cmd_monitor_forget(c);
     if (c->prev != NULL) {
         c->prev->next = c->next;
     } else {
@@ -391,6 +394,16 @@ conn_destroy(struct conn **cp)
     free(c->argv);
     free(c);
     *cp = NULL;
+}
+
+void
+conn_out_push(struct conn *c)
+{
+    if (c == current) {
+        return; /* written after its own request, as usual */
+    }
+    check_output_limit(c);
+    conn_settle(c);
 }
 
 void

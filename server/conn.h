@@ -46,6 +46,7 @@ struct conn {
     bool closing;     /* close once the pending replies are written */
     bool close_now;   /* close without writing (errors, limits) */
     bool in_dispatch; /* a request is being executed */
+    bool monitor;     /* receives every command (MONITOR) */
 
     /* MULTI / WATCH */
     bool in_multi;
@@ -73,6 +74,9 @@ void conn_accept(int fd, bool is_unix);
 
 /* Marks `c` to be closed after its pending replies are written. */
 void conn_close_after_reply(struct conn *c);
+/* Writes pending output of a client that is not the one being served
+ * (MONITOR feeds), now or when its socket is ready. */
+void conn_out_push(struct conn *c);
 /* Marks `c` to be closed at once (CLIENT KILL). Safe from inside a
  * command: the connection is freed after the current request. */
 void conn_kill(struct conn *c);

@@ -208,6 +208,7 @@ shut_down(void)
     engine_teardown();
     notify_teardown();
     log_teardown();
+    cmd_teardown();
     cfg_teardown();
 }
 
@@ -222,8 +223,14 @@ main(int argc, char **argv)
         argv++;
     }
     load_config(argc, argv);
+    char err[256];
+    if (cmd_setup(&cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "offheapd: bad configuration: %s\n", err);
+        return EX_CONFIG;
+    }
     if (check_only) {
         printf("configuration ok\n");
+        cmd_teardown();
         cfg_teardown();
         return EX_OK;
     }

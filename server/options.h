@@ -20,6 +20,8 @@ typedef enum {
     OPT_STR,   /* free text ("" when unset) */
     OPT_ENUM,  /* one word of the |-separated list held in default_str's
                   companion: the option's `choices` */
+    OPT_LIST,  /* repeatable: each occurrence in the file or on the command
+                  line adds one entry (entries are kept '\n'-separated) */
 } opt_type;
 
 typedef enum {
@@ -39,6 +41,7 @@ typedef enum {
 #define OPT_CTYPE_OPT_OCTAL uint64_t
 #define OPT_CTYPE_OPT_STR   char *
 #define OPT_CTYPE_OPT_ENUM  char *
+#define OPT_CTYPE_OPT_LIST  char *
 
 /* clang-format off */
 /*  name                       type       num default   str default   min  max          flags       choices (ENUM) / description */
@@ -79,6 +82,8 @@ typedef enum {
       "working directory (snapshots are written here)")                                                                       \
     X(databases,               OPT_UINT,  1,            NULL,         1,   1,           OPT_STATIC, NULL,                       \
       "number of databases (offheapd has one: SELECT 0)")                                                                     \
+    X(rename_command,          OPT_LIST,  0,            "",           0,   0,           OPT_STATIC, NULL,                       \
+      "\"<command> <new-name>\" renames a command; an empty new name disables it (repeat for each)")                          \
     X(save,                    OPT_STR,   0,            "",           0,   0,           OPT_LIVE,   NULL,                       \
       "snapshot schedule as \"<seconds> <changes> ...\" pairs (empty: only on shutdown and SAVE)")                             \
     X(snapshot_file,           OPT_STR,   0,            "dump.offheap", 0, 0,           OPT_LIVE,   NULL,                       \
