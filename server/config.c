@@ -268,6 +268,7 @@ cfg_format(const struct cfg_opt *o, char *buf, size_t cap)
     switch (o->type) {
     case OPT_STR:
     case OPT_ENUM:
+    case OPT_LIST:
         snprintf(buf, cap, "%s", *str_field(o) != NULL ? *str_field(o) : "");
         break;
     case OPT_BOOL:
@@ -436,6 +437,7 @@ describe_default(const struct cfg_opt *o, char *buf, size_t cap)
     switch (o->type) {
     case OPT_STR:
     case OPT_ENUM:
+    case OPT_LIST:
         snprintf(buf, cap, "\"%s\"", o->def_str != NULL ? o->def_str : "");
         break;
     case OPT_BOOL:
