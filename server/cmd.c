@@ -10,6 +10,7 @@
 #include "ev.h"
 #include "latency.h"
 #include "reply.h"
+#include "util.h"
 #include "slowlog.h"
 #include "snapshot.h"
 
@@ -223,6 +224,11 @@ cmd_dispatch(struct conn *c, const struct cmd_req *r)
         return;
     }
     cmd_monitor_feed(c, r);
+    if (c->in_multi && (d->flags & CMD_NOMULTI)) {
+        reply_error(c, "ERR Command not allowed inside a transaction");
+        c->multi_dirty = true;
+        return;
+    }
     if (c->in_multi && !(d->flags & CMD_NOQUEUE)) {
         cmd_multi_queue(c, r, d);
         return;
@@ -294,9 +300,42 @@ reply_flags(struct conn *c, unsigned flags)
     }
 }
 
+/* The ACL categories a command belongs to (Redis's names), derived from
+ * its group and flags. */
+static size_t
+acl_categories(const struct cmd_def *d, const char **out)
+{
+    static const struct {
+        const char *group, *cat;
+    } groups[] = {
+        {"string", "@string"},         {"bitmap", "@bitmap"},
+        {"generic", "@keyspace"},      {"transactions", "@transaction"},
+        {"connection", "@connection"}, {"scripting", "@scripting"}};
+    size_t n = 0;
+    out[n++] = (d->flags & CMD_WRITE)  ? "@write"
+               : (d->flags & CMD_READ) ? "@read"
+                                       : NULL;
+    if (out[0] == NULL) {
+        n = 0;
+    }
+    out[n++] = (d->flags & CMD_FAST) ? "@fast" : "@slow";
+    if (d->flags & CMD_ADMIN) {
+        out[n++] = "@admin";
+        out[n++] = "@dangerous";
+    }
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+        if (strcmp(d->group, groups[i].group) == 0) {
+            out[n++] = groups[i].cat;
+        }
+    }
+    return n;
+}
+
 static void
 reply_command_info(struct conn *c, const struct cmd_def *d)
 {
+    const char *cats[8];
+    size_t ncats = acl_categories(d, cats);
     reply_array(c, 10);
     reply_bulk_cstr(c, cmd_name(d));
     reply_int(c, d->arity);
@@ -304,7 +343,10 @@ reply_command_info(struct conn *c, const struct cmd_def *d)
     reply_int(c, d->first_key);
     reply_int(c, d->last_key);
     reply_int(c, d->key_step);
-    reply_set(c, 0);   /* ACL categories */
+    reply_set(c, ncats);
+    for (size_t i = 0; i < ncats; i++) {
+        reply_status(c, cats[i]);
+    }
     reply_array(c, 0); /* tips */
     reply_array(c, 0); /* key specs */
     reply_array(c, 0); /* subcommands */
@@ -313,15 +355,90 @@ reply_command_info(struct conn *c, const struct cmd_def *d)
 /* COMMAND DOCS (cmd_docs.c) */
 void cmd_docs_reply(struct conn *c, const struct cmd_req *r);
 
-static void
-command_list(struct conn *c)
+/* COMMAND LIST [FILTERBY MODULE name | ACLCAT cat | PATTERN glob] */
+static bool
+list_filter(const struct cmd_def *d, const struct cmd_req *r)
 {
-    reply_array(c, cmd_enabled_count());
-    for (size_t i = 0; i < CMD_ID_COUNT; i++) {
-        if (cmd_name(&cmd_table[i]) != NULL) {
-            reply_bulk_cstr(c, cmd_name(&cmd_table[i]));
+    if (r->argc == 2) {
+        return true;
+    }
+    const struct resp_str *v = &r->argv[4];
+    if (cmd_arg_is(&r->argv[3], "module")) {
+        return false; /* no modules */
+    }
+    if (cmd_arg_is(&r->argv[3], "pattern")) {
+        const char *n = cmd_name(d);
+        return util_glob_match(v->p, v->len, n, strlen(n), true);
+    }
+    const char *cats[8];
+    size_t ncats = acl_categories(d, cats);
+    for (size_t i = 0; i < ncats; i++) {
+        if (strlen(cats[i] + 1) == v->len &&
+            strncasecmp(cats[i] + 1, v->p, v->len) == 0) {
+            return true;
         }
     }
+    return false;
+}
+
+static void
+command_list(struct conn *c, const struct cmd_req *r)
+{
+    if (r->argc != 2 && (r->argc != 5 || !cmd_arg_is(&r->argv[2], "filterby") ||
+                         !(cmd_arg_is(&r->argv[3], "module") ||
+                           cmd_arg_is(&r->argv[3], "aclcat") ||
+                           cmd_arg_is(&r->argv[3], "pattern")))) {
+        reply_error_syntax(c);
+        return;
+    }
+    void *h = reply_defer_len(c);
+    size_t n = 0;
+    for (size_t i = 0; i < CMD_ID_COUNT; i++) {
+        const struct cmd_def *d = &cmd_table[i];
+        if (cmd_name(d) != NULL && list_filter(d, r)) {
+            reply_bulk_cstr(c, cmd_name(d));
+            n++;
+        }
+    }
+    reply_set_deferred(c, h, '*', n);
+}
+
+/* COMMAND GETKEYS / GETKEYSANDFLAGS command [arg ...]: the key positions
+ * come from the table's first key, last key and step. */
+static void
+command_getkeys(struct conn *c, const struct cmd_req *r)
+{
+    bool with_flags = cmd_arg_is(&r->argv[1], "getkeysandflags");
+    const struct cmd_def *d = cmd_lookup(r->argv[2].p, r->argv[2].len);
+    int argc = r->argc - 2;
+    const struct resp_str *argv = r->argv + 2;
+    if (d == NULL) {
+        reply_error(c, "ERR Invalid command specified");
+        return;
+    }
+    if (d->arity > 0 ? argc != d->arity : argc < -d->arity) {
+        reply_error(c, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    if (d->first_key == 0) {
+        reply_error(c, "ERR The command has no key arguments");
+        return;
+    }
+    int last = d->last_key < 0 ? argc + d->last_key : d->last_key;
+    void *h = reply_defer_len(c);
+    size_t n = 0;
+    for (int i = d->first_key; i <= last && i < argc; i += d->key_step) {
+        if (with_flags) {
+            reply_array(c, 2);
+        }
+        reply_bulk(c, argv[i].p, argv[i].len);
+        if (with_flags) {
+            reply_set(c, 1);
+            reply_status(c, (d->flags & CMD_WRITE) ? "RW" : "RO");
+        }
+        n++;
+    }
+    reply_set_deferred(c, h, '*', n);
 }
 
 static void
@@ -355,13 +472,6 @@ command_info(struct conn *c, const struct cmd_req *r)
 }
 
 static void
-command_list_sub(struct conn *c, const struct cmd_req *r)
-{
-    (void)r;
-    command_list(c);
-}
-
-static void
 command_help(struct conn *c, const struct cmd_req *r)
 {
     (void)r;
@@ -386,9 +496,10 @@ command_help(struct conn *c, const struct cmd_req *r)
 }
 
 static const struct cmd_sub command_subs[] = {
-    {"count", 2, command_count},  {"info", -2, command_info},
-    {"docs", -2, cmd_docs_reply}, {"list", 2, command_list_sub},
-    {"help", 2, command_help},    {NULL, 0, NULL}};
+    {"count", 2, command_count},      {"info", -2, command_info},
+    {"docs", -2, cmd_docs_reply},     {"list", -2, command_list},
+    {"getkeys", -3, command_getkeys}, {"getkeysandflags", -3, command_getkeys},
+    {"help", 2, command_help},        {NULL, 0, NULL}};
 
 void
 cmd_command(struct conn *c, const struct cmd_req *r)

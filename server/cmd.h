@@ -22,7 +22,8 @@ struct conn;
  * CMD_ADMIN    administrative                       (COMMAND: admin)
  * CMD_NOAUTH   allowed before AUTH                  (COMMAND: no_auth)
  * CMD_STALE    allowed while loading                (COMMAND: loading)
- * CMD_NOQUEUE  executed at once inside MULTI (MULTI EXEC DISCARD WATCH) */
+ * CMD_NOQUEUE  executed at once inside MULTI (MULTI EXEC DISCARD WATCH)
+ * CMD_NOMULTI  refused inside MULTI (SAVE SHUTDOWN MONITOR)  (no_multi) */
 #define CMD_READ    (1u << 0)
 #define CMD_WRITE   (1u << 1)
 #define CMD_DENYOOM (1u << 2)
@@ -31,6 +32,7 @@ struct conn;
 #define CMD_NOAUTH  (1u << 5)
 #define CMD_STALE   (1u << 6)
 #define CMD_NOQUEUE (1u << 7)
+#define CMD_NOMULTI (1u << 8)
 
 /* One request as a handler sees it. argv[0] is the command name; the
  * strings are zero-copy views into the connection's input buffer, BORROWED
@@ -74,7 +76,8 @@ cmd_handler cmd_ping, cmd_echo, cmd_quit, cmd_select, cmd_hello, cmd_auth,
     cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_expiretime,
     cmd_pexpiretime, cmd_ttl, cmd_pttl, cmd_persist, cmd_touch, cmd_scan,
     cmd_keys, cmd_randomkey, cmd_multi, cmd_exec, cmd_discard, cmd_watch,
-    cmd_unwatch;
+    cmd_unwatch, cmd_function, cmd_lcs, cmd_getbit, cmd_setbit, cmd_bitcount,
+    cmd_bitpos, cmd_bitop, cmd_copy, cmd_object;
 
 /* The table, indexed by cmd_id. */
 extern const struct cmd_def cmd_table[CMD_ID_COUNT];
@@ -107,8 +110,9 @@ void cmd_monitor_forget(struct conn *c);
 /* Tells WATCH that `key` was modified (called by write handlers after each
  * successful change of a key). Cheap when nothing is watched. */
 void cmd_key_modified(const char *key, size_t klen);
-/* Tells WATCH that every key was modified (FLUSHDB, FLUSHALL). */
-void cmd_all_keys_modified(void);
+/* Tells WATCH that every key existing at `now` is about to be removed
+ * (FLUSHDB, FLUSHALL): call before the flush. */
+void cmd_all_keys_modified(oh_time now);
 
 /* A subcommand (CLIENT LIST, CONFIG GET...): arity as for commands,
  * counting the parent and the subcommand name. A table of them ends with a

@@ -62,12 +62,16 @@ cmd_key_modified(const char *key, size_t klen)
 }
 
 void
-cmd_all_keys_modified(void)
+cmd_all_keys_modified(oh_time now)
 {
     for (size_t b = 0; watch_count > 0 && b < WATCH_BUCKETS; b++) {
         for (struct watch_key *w = watch_table[b]; w != NULL;
              w = w->bucket_next) {
-            w->c->watch_dirty = true;
+            struct engine_item it;
+            if (engine_peek(w->key, w->klen, now, &it) == 1) {
+                engine_release(&it);
+                w->c->watch_dirty = true;
+            }
         }
     }
 }

@@ -286,6 +286,7 @@ client_kill(struct conn *c, const struct cmd_req *r)
     char addr[CONN_ADDR_MAX] = "", laddr[CONN_ADDR_MAX] = "";
     long long id = -1;
     bool skipme = true, old_form = r->argc == 3;
+    bool none = false; /* TYPE other than normal: offheapd has none */
     if (old_form) {
         arg_cstr(&r->argv[2], addr, sizeof(addr));
     }
@@ -310,8 +311,16 @@ client_kill(struct conn *c, const struct cmd_req *r)
                 return;
             }
             skipme = cmd_arg_is(v, "yes");
-        } else if (!cmd_arg_is(&r->argv[i], "type") &&
-                   !cmd_arg_is(&r->argv[i], "user")) {
+        } else if (cmd_arg_is(&r->argv[i], "type")) {
+            if (!cmd_arg_is(v, "normal") && !cmd_arg_is(v, "master") &&
+                !cmd_arg_is(v, "replica") && !cmd_arg_is(v, "slave") &&
+                !cmd_arg_is(v, "pubsub")) {
+                reply_errorf(c, "ERR Unknown client type '%.*s'",
+                             (int)(v->len < 64 ? v->len : 64), v->p);
+                return;
+            }
+            none = !cmd_arg_is(v, "normal");
+        } else if (!cmd_arg_is(&r->argv[i], "user")) {
             reply_error_syntax(c);
             return;
         }
@@ -320,7 +329,7 @@ client_kill(struct conn *c, const struct cmd_req *r)
     struct conn *next;
     for (struct conn *x = conn_first(); x != NULL; x = next) {
         next = x->next;
-        if ((id > 0 && x->id != (uint64_t)id) ||
+        if (none || (id > 0 && x->id != (uint64_t)id) ||
             (addr[0] && strcmp(addr, x->addr) != 0) ||
             (laddr[0] && strcmp(laddr, x->laddr) != 0) ||
             (x == c && skipme && !old_form)) {
@@ -551,6 +560,16 @@ config_set(struct conn *c, const struct cmd_req *r)
                          name);
             return;
         }
+        for (int j = 0; j < n; j++) {
+            if (opts[j] == opts[n]) {
+                config_restore(opts, old, n);
+                reply_errorf(c,
+                             "ERR CONFIG SET failed (possibly related to "
+                             "argument '%s') - duplicate parameter",
+                             name);
+                return;
+            }
+        }
         cfg_format(opts[n], old[n], sizeof(old[n]));
         arg_cstr(&r->argv[i + 1], val, sizeof(val));
         if (cfg_set(opts[n], val, true, err, sizeof(err)) != 0) {
@@ -642,8 +661,8 @@ flush(struct conn *c, const struct cmd_req *r)
         reply_error_syntax(c);
         return;
     }
+    cmd_all_keys_modified(r->now);
     engine_flush();
-    cmd_all_keys_modified();
     reply_ok(c);
 }
 
@@ -667,6 +686,36 @@ cmd_time(struct conn *c, const struct cmd_req *r)
     reply_array(c, 2);
     reply_bulk_ll(c, (long long)(us / 1000000));
     reply_bulk_ll(c, (long long)(us % 1000000));
+}
+
+/* ---- FUNCTION: offheapd runs no code, so there are never functions ---- */
+
+static void
+function_flush(struct conn *c, const struct cmd_req *r)
+{
+    if (r->argc == 3 && !cmd_arg_is(&r->argv[2], "async") &&
+        !cmd_arg_is(&r->argv[2], "sync")) {
+        reply_error_syntax(c);
+        return;
+    }
+    reply_ok(c);
+}
+
+static void
+function_list(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    reply_array(c, 0);
+}
+
+static const struct cmd_sub function_subs[] = {{"flush", -2, function_flush},
+                                               {"list", -2, function_list},
+                                               {NULL, 0, NULL}};
+
+void
+cmd_function(struct conn *c, const struct cmd_req *r)
+{
+    cmd_sub_dispatch(c, r, "function", function_subs);
 }
 
 /* ---- DEBUG ---- */

@@ -35,12 +35,13 @@
     X(flushall,  cmd_flushall,  -1, CMD_WRITE,                            0, 0, 0, "server", "1.0.0", "[(ASYNC|SYNC)]", "Removes all keys.") \
     X(time,      cmd_time,       1, CMD_FAST | CMD_STALE,                 0, 0, 0, "server", "2.6.0", "", "Returns the server time.") \
     X(memory,    cmd_memory,    -2, CMD_READ,                             0, 0, 0, "server", "4.0.0", "subcommand [arg...]", "Memory introspection (USAGE STATS DOCTOR).") \
+    X(function,  cmd_function,  -2, CMD_ADMIN,                            0, 0, 0, "scripting", "7.0.0", "subcommand [arg...]", "Function commands: offheapd runs no code, so FLUSH and LIST see no functions.") \
     X(debug,     cmd_debug,     -2, CMD_ADMIN,                            0, 0, 0, "server", "1.0.0", "subcommand [arg...]", "Debugging commands.") \
-    X(save,      snapshot_cmd_save,      1, CMD_ADMIN,                    0, 0, 0, "server", "1.0.0", "", "Synchronously saves the keyspace to the snapshot file.") \
+    X(save,      snapshot_cmd_save,      1, CMD_ADMIN | CMD_NOMULTI,      0, 0, 0, "server", "1.0.0", "", "Synchronously saves the keyspace to the snapshot file.") \
     X(bgsave,    snapshot_cmd_bgsave,   -1, CMD_ADMIN,                    0, 0, 0, "server", "1.0.0", "[SCHEDULE]", "Saves the keyspace to the snapshot file in a background child.") \
     X(lastsave,  snapshot_cmd_lastsave,  1, CMD_FAST | CMD_STALE,         0, 0, 0, "server", "1.0.0", "", "Returns the Unix timestamp of the last successful save.") \
-    X(shutdown,  snapshot_cmd_shutdown, -1, CMD_ADMIN | CMD_STALE | CMD_NOQUEUE, 0, 0, 0, "server", "1.0.0", "[(NOSAVE|SAVE)] [NOW] [FORCE]", "Saves the snapshot (unless NOSAVE) and stops the server.") \
-    X(monitor,   cmd_monitor,    1, CMD_ADMIN | CMD_STALE | CMD_NOQUEUE,  0, 0, 0, "server", "1.0.0", "", "Streams every command the server receives.") \
+    X(shutdown,  snapshot_cmd_shutdown, -1, CMD_ADMIN | CMD_STALE | CMD_NOMULTI, 0, 0, 0, "server", "1.0.0", "[(NOSAVE|SAVE)] [NOW] [FORCE]", "Saves the snapshot (unless NOSAVE) and stops the server.") \
+    X(monitor,   cmd_monitor,    1, CMD_ADMIN | CMD_STALE | CMD_NOMULTI,  0, 0, 0, "server", "1.0.0", "", "Streams every command the server receives.") \
     X(slowlog,   slowlog_cmd,           -2, CMD_ADMIN | CMD_STALE,        0, 0, 0, "server", "2.2.12", "subcommand [arg...]", "Slow log commands (GET LEN RESET HELP).") \
     X(latency,   latency_cmd,           -2, CMD_ADMIN | CMD_STALE,        0, 0, 0, "server", "2.8.13", "subcommand [arg...]", "Latency monitor commands (LATEST HISTORY RESET HELP).") \
     /* strings */                                                                                                       \
@@ -65,6 +66,13 @@
     X(incrby,    cmd_incrby,     3, CMD_WRITE | CMD_DENYOOM | CMD_FAST,   1, 1, 1, "string", "1.0.0", "key increment", "Increments the integer value of a key by a number.") \
     X(decrby,    cmd_decrby,     3, CMD_WRITE | CMD_DENYOOM | CMD_FAST,   1, 1, 1, "string", "1.0.0", "key decrement", "Decrements the integer value of a key by a number.") \
     X(incrbyfloat, cmd_incrbyfloat, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "string", "2.6.0", "key increment", "Increments the floating point value of a key by a number.") \
+    X(lcs,       cmd_lcs,       -3, CMD_READ,                             1, 2, 1, "string", "7.0.0", "key1 key2 [LEN] [IDX] [MINMATCHLEN:min-match-len] [WITHMATCHLEN]", "Finds the longest common substring.") \
+    /* bitmaps */                                                                                                       \
+    X(getbit,    cmd_getbit,     3, CMD_READ | CMD_FAST,                  1, 1, 1, "bitmap", "2.2.0", "key offset", "Returns a bit value by offset.") \
+    X(setbit,    cmd_setbit,     4, CMD_WRITE | CMD_DENYOOM,              1, 1, 1, "bitmap", "2.2.0", "key offset value", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.") \
+    X(bitcount,  cmd_bitcount,  -2, CMD_READ,                             1, 1, 1, "bitmap", "2.6.0", "key [{start end [(BYTE|BIT)]}]", "Counts the number of set bits (population counting) in a string.") \
+    X(bitpos,    cmd_bitpos,    -3, CMD_READ,                             1, 1, 1, "bitmap", "2.8.7", "key bit [{start [{end [(BYTE|BIT)]}]}]", "Finds the first set (1) or clear (0) bit in a string.") \
+    X(bitop,     cmd_bitop,     -4, CMD_WRITE | CMD_DENYOOM,              2, -1, 1, "bitmap", "2.6.0", "(AND|OR|XOR|NOT) destkey key...", "Performs bitwise operations on multiple strings, and stores the result.") \
     /* keys */                                                                                                          \
     X(del,       cmd_del,       -2, CMD_WRITE,                            1, -1, 1, "generic", "1.0.0", "key...", "Deletes one or more keys.") \
     X(unlink,    cmd_del,       -2, CMD_WRITE | CMD_FAST,                 1, -1, 1, "generic", "4.0.0", "key...", "Deletes one or more keys.") \
@@ -72,6 +80,8 @@
     X(type,      cmd_type,       2, CMD_READ | CMD_FAST,                  1, 1, 1, "generic", "1.0.0", "key", "Returns the type of the value stored at a key.") \
     X(rename,    cmd_rename,     3, CMD_WRITE,                            1, 2, 1, "generic", "1.0.0", "key newkey", "Renames a key, overwriting the destination.") \
     X(renamenx,  cmd_renamenx,   3, CMD_WRITE | CMD_FAST,                 1, 2, 1, "generic", "1.0.0", "key newkey", "Renames a key only when the destination doesn't exist.") \
+    X(copy,      cmd_copy,      -3, CMD_WRITE | CMD_DENYOOM,              1, 2, 1, "generic", "6.2.0", "source destination [DB:destination-db] [REPLACE]", "Copies the value of a key to a new key.") \
+    X(object,    cmd_object,    -2, CMD_READ,                             0, 0, 0, "generic", "2.2.3", "subcommand [arg...]", "Object introspection (ENCODING REFCOUNT HELP).") \
     X(expire,    cmd_expire,    -3, CMD_WRITE | CMD_FAST,                 1, 1, 1, "generic", "1.0.0", "key seconds [(NX|XX|GT|LT)]", "Sets the expiry of a key in seconds.") \
     X(pexpire,   cmd_pexpire,   -3, CMD_WRITE | CMD_FAST,                 1, 1, 1, "generic", "2.6.0", "key milliseconds [(NX|XX|GT|LT)]", "Sets the expiry of a key in milliseconds.") \
     X(expireat,  cmd_expireat,  -3, CMD_WRITE | CMD_FAST,                 1, 1, 1, "generic", "1.2.0", "key unix-time-seconds [(NX|XX|GT|LT)]", "Sets the expiry of a key to a Unix timestamp.") \

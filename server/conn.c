@@ -540,11 +540,11 @@ process_input(struct conn *c)
             break;
         }
         size_t nargs = c->parser.nargs;
-        c->ipos += (size_t)rc;
         resp_parser_reset(&c->parser);
         if (nargs > 0) {
-            run_request(c, req, nargs);
+            run_request(c, req, nargs); /* still in ibuf: CLIENT LIST qbuf */
         }
+        c->ipos += (size_t)rc;
     }
     if (c->ipos == c->ilen) {
         c->ipos = c->ilen = 0;

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expire.h"
 #include "gen.h"
 #include "index.h"
 #include "item.h"
@@ -99,7 +100,8 @@ engine_setup(const struct oh_config *cfg)
     eng.inline_max = eng.seg_size / 8;
     uint64_t seed = 0x6f6666686561700aull ^ (uint64_t)(uintptr_t)&eng;
     if (seg_setup(eng.seg_size) != 0 ||
-        index_setup(INDEX_LOG2_START, seed) != 0) {
+        index_setup(INDEX_LOG2_START, seed) != 0 || expire_setup() != 0) {
+        index_teardown();
         seg_teardown();
         return OH_NOMEM;
     }
@@ -119,6 +121,7 @@ engine_teardown(void)
         return;
     }
     gen_teardown();
+    expire_teardown();
     index_teardown();
     seg_teardown();
     memset(&eng, 0, sizeof(eng));
@@ -394,7 +397,7 @@ engine_expire(const char *key, size_t klen, oh_time expire_at, oh_time now)
         return rewrite_expiry(*slot, &v, expire_at, now);
     }
     item_exp_put(v.exp_field, mode, expire_at, s->base);
-    gen_note_expiry(id, expire_at);
+    gen_expiry_changed(id, v.expire_at, expire_at);
     return 1;
 }
 
@@ -574,6 +577,7 @@ engine_metrics_get(void)
     engine_memory(&mem);
     index_stats_get(&st);
     m->engine_keys_curr = eng.count;
+    m->engine_keys_with_ttl_curr = eng.ttl_count;
     m->engine_young_segments_curr = eng.young.n;
     m->engine_young_bytes_curr = gen_young_bytes();
     m->engine_old_segments_curr = eng.old.n;

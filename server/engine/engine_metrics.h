@@ -8,6 +8,7 @@
 /* clang-format off */
 #define ENGINE_METRICS(X)                                                                           \
     X(engine_keys_curr,             METRIC_GAUGE,   "live entries in the index")                    \
+    X(engine_keys_with_ttl_curr,    METRIC_GAUGE,   "live entries that have an expiry")             \
     X(engine_set,                   METRIC_COUNTER, "entries stored")                               \
     X(engine_get_hit,               METRIC_COUNTER, "lookups that found an entry")                  \
     X(engine_get_miss,              METRIC_COUNTER, "lookups that found nothing")                   \
@@ -16,6 +17,8 @@
     X(engine_set_ex,                METRIC_COUNTER, "stores refused for lack of memory")            \
     X(engine_expired_segments,      METRIC_COUNTER, "whole segments freed because all expired")    \
     X(engine_expired_bytes,         METRIC_COUNTER, "bytes of segments freed by expiry")            \
+    X(engine_expired_swept,         METRIC_COUNTER, "expired entries removed by segment sweeps")    \
+    X(engine_expire_sweeps,         METRIC_COUNTER, "segment sweeps for expired entries completed") \
     X(engine_young_bytes_curr,      METRIC_GAUGE,   "bytes of young-generation segments")           \
     X(engine_young_segments_curr,   METRIC_GAUGE,   "young-generation segments")                    \
     X(engine_old_bytes_curr,        METRIC_GAUGE,   "bytes of old-generation segments")             \

@@ -36,6 +36,8 @@ unsigned expire_reclaim(oh_time now, unsigned max);
 /* Returns a segment queued for compaction by a sweep (sparse after its
  * expired items went), or SEG_NIL. */
 uint32_t expire_candidate_pop(void);
+/* Queues segment id for compaction (dropped if the queue is full). */
+void expire_candidate_push(uint32_t id);
 
 /* State, for metrics and tests. */
 uint32_t expire_heap_size(void);

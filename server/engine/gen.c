@@ -60,12 +60,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expire.h"
 #include "index.h"
 
-#define ITEM_NS      320  /* per item examined by a copy job */
-#define SEGCHECK_NS  5    /* per segment looked at by the expiry scan */
+#define ITEM_NS      320  /* per live item examined by a copy job */
+#define SKIP_NS      25   /* per expired item a copy job steps over */
+#define SEGCHECK_NS  5    /* per segment looked at by compaction */
 #define DROP_NS      1000 /* per whole segment dropped */
-#define INLINE_CHECK 256  /* segments the inline expiry scan looks at */
+#define INLINE_WHOLE 8    /* due whole segments a writer may free */
 #define VICTIM_PROBE 8    /* segments looked at to pick a victim */
 
 struct engine_state eng;
@@ -134,8 +136,9 @@ gen_setup(void)
     }
     memset(&eng.job, 0, sizeof(eng.job));
     eng.job.dst = SEG_NIL;
-    eng.exp_cursor = eng.compact_cursor = 0;
+    eng.compact_cursor = 0;
     eng.count = 0;
+    eng.ttl_count = 0;
 }
 
 void
@@ -152,6 +155,9 @@ seal(uint32_t id)
         return;
     }
     s->open = 0;
+    if (s->live_items == 0 && s->wpos > 0) {
+        expire_note(id, 0); /* nothing live: free it soon */
+    }
     if (eng.merge_open == id) {
         eng.merge_open = SEG_NIL;
     } else if (s->state == SEG_YOUNG && eng.young_open == id) {
@@ -168,8 +174,10 @@ drop_seg(uint32_t id)
 {
     struct seg *s = seg_at(id);
     seal(id);
+    expire_forget(id);
     seg_list_remove(s->state == SEG_YOUNG ? &eng.young : &eng.old, id);
     eng.count -= s->live_items;
+    eng.ttl_count -= s->live_ttl;
     if (s->pins > 0) {
         seg_retire(id);
     } else {
@@ -185,22 +193,6 @@ evict_seg(uint32_t id)
     drop_seg(id);
 }
 
-static bool
-seg_all_expired(const struct seg *s, oh_time now)
-{
-    return (s->state == SEG_YOUNG || s->state == SEG_OLD) && !s->busy &&
-           !s->persist && s->wpos > 0 && s->max_exp <= now;
-}
-
-/* Returns true for a sealed segment whose items all died (deleted,
- * overwritten): it is freed like an expired one. */
-static bool
-seg_all_dead(const struct seg *s)
-{
-    return (s->state == SEG_YOUNG || s->state == SEG_OLD) && !s->busy &&
-           !s->open && s->wpos > 0 && s->live_items == 0;
-}
-
 static void
 expire_seg(uint32_t id)
 {
@@ -210,34 +202,14 @@ expire_seg(uint32_t id)
     drop_seg(id);
 }
 
-/* Checks up to n segments from the expiry cursor, freeing expired ones,
- * until *cost reaches max_cost. Returns the number freed. */
-static unsigned
-expire_scan(oh_time now, uint32_t n, int64_t *cost, int64_t max_cost)
+void
+gen_drop(uint32_t id, bool expired)
 {
-    unsigned freed = 0;
-    uint32_t nids = seg_count_ids();
-    if (n > nids) {
-        n = nids;
+    if (expired) {
+        expire_seg(id);
+    } else {
+        drop_seg(id);
     }
-    for (uint32_t i = 0; i < n && *cost < max_cost; i++) {
-        if (eng.exp_cursor >= nids) {
-            eng.exp_cursor = 0;
-        }
-        uint32_t id = eng.exp_cursor++;
-        *cost += SEGCHECK_NS;
-        struct seg *s = seg_at(id);
-        if (seg_all_expired(s, now)) {
-            expire_seg(id);
-        } else if (seg_all_dead(s)) {
-            drop_seg(id);
-        } else {
-            continue;
-        }
-        *cost += DROP_NS;
-        freed++;
-    }
-    return freed;
 }
 
 static bool
@@ -282,8 +254,7 @@ pick_victim(void)
 static bool
 reclaim_one(oh_time now)
 {
-    int64_t cost = 0;
-    if (expire_scan(now, INLINE_CHECK, &cost, INLINE_CHECK * SEGCHECK_NS) > 0) {
+    if (expire_reclaim(now, INLINE_WHOLE) > 0) {
         return true;
     }
     if (eng.noevict || eng.maxmemory == 0) {
@@ -392,6 +363,15 @@ seg_write(uint32_t id, const struct gen_put *it)
     s->wpos += (uint32_t)n;
     s->live_items++;
     s->live_bytes += (uint32_t)n;
+    oh_time e = it->expire_at == OH_TIME_NONE ? INT64_MAX : it->expire_at;
+    if (e < s->last_exp) {
+        s->sorted = 0;
+    }
+    s->last_exp = e;
+    if (it->expire_at != OH_TIME_NONE) {
+        s->live_ttl++;
+        eng.ttl_count++;
+    }
     if (it->large != NULL) {
         seg_large_link(id, it->large);
     }
@@ -407,12 +387,25 @@ gen_note_expiry(uint32_t id, oh_time expire_at)
         s->persist = 1;
         return;
     }
-    if (expire_at < s->min_exp) {
-        s->min_exp = expire_at;
-    }
     if (expire_at > s->max_exp) {
         s->max_exp = expire_at;
     }
+    expire_note(id, expire_at);
+}
+
+void
+gen_expiry_changed(uint32_t id, oh_time old, oh_time expire_at)
+{
+    struct seg *s = seg_at(id);
+    s->sorted = 0;
+    if (old == OH_TIME_NONE && expire_at != OH_TIME_NONE) {
+        s->live_ttl++;
+        eng.ttl_count++;
+    } else if (old != OH_TIME_NONE && expire_at == OH_TIME_NONE) {
+        s->live_ttl--;
+        eng.ttl_count--;
+    }
+    gen_note_expiry(id, expire_at);
 }
 
 static bool
@@ -454,6 +447,13 @@ gen_unlink(uint64_t slot)
     item_parse(s->mem + slot_off(slot), s->base, &v);
     s->live_items--;
     s->live_bytes -= v.total;
+    if (v.expire_at != OH_TIME_NONE) {
+        s->live_ttl--;
+        eng.ttl_count--;
+    }
+    if (s->live_items == 0 && !s->open) {
+        expire_note(id, 0); /* nothing live: free it soon */
+    }
     if (v.large != NULL && s->pins == 0) {
         seg_large_unlink(id, v.large);
         free(v.large);
@@ -495,14 +495,17 @@ job_release(void)
     eng.job.dst = SEG_NIL;
 }
 
-/* Drops a source the job is done with (or gives up on: its remaining live
- * items are evicted). */
+/* Drops a source the job is done with. If it was read to its end, the
+ * live items left are expired ones it stepped over; else (given up on)
+ * they are evicted. */
 static void
-job_drop_src(uint32_t id)
+job_drop_src(uint32_t id, bool read)
 {
     struct seg *s = seg_at(id);
     s->busy = 0;
-    if (s->live_items > 0) {
+    if (s->live_items > 0 && read) {
+        INCR_N(&eng.m, engine_expired, s->live_items);
+    } else if (s->live_items > 0) {
         INCR_N(&eng.m, engine_evicted, s->live_items);
     }
     drop_seg(id);
@@ -514,7 +517,7 @@ job_finish(void)
 {
     gen_job_kind kind = eng.job.kind;
     while (eng.job.cur < eng.job.nsrc) {
-        job_drop_src(eng.job.src[eng.job.cur++]);
+        job_drop_src(eng.job.src[eng.job.cur++], false);
     }
     if (kind == JOB_EVICT) {
         INCR(&eng.m, engine_merges);
@@ -557,6 +560,10 @@ copy_to(uint32_t dst, uint64_t *slot, const struct item_view *v, unsigned freq)
     struct seg *s = seg_at(src);
     s->live_items--;
     s->live_bytes -= v->total;
+    if (v->expire_at != OH_TIME_NONE) {
+        s->live_ttl--;
+        eng.ttl_count--;
+    }
     uint32_t off = seg_write(dst, &it);
     *slot = slot_make(slot_tag(*slot), seg_at(dst)->epoch, dst, off, freq);
     INCR(&eng.m, engine_items_moved);
@@ -640,30 +647,36 @@ job_item(uint64_t *slot, const struct item_view *v, oh_time now)
     }
 }
 
-/* Examines the item at the job cursor. */
+/* Examines the item at the job cursor, charging *budget. An expired item
+ * is stepped over without an index lookup: if it was live, dropping the
+ * source kills its slot (epoch) and counts it as expired. */
 static step_rc
-job_advance(oh_time now)
+job_advance(oh_time now, int64_t *budget)
 {
     uint32_t id = eng.job.src[eng.job.cur];
     struct seg *s = seg_at(id);
     if (!s->persist && s->max_exp <= now && s->live_items > 0) {
         /* everything left in it expired: free it whole */
-        INCR_N(&eng.m, engine_expired, s->live_items);
         INCR_N(&eng.m, engine_expired_bytes, eng.seg_size);
         INCR(&eng.m, engine_expired_segments);
-        eng.count -= s->live_items;
-        s->live_items = 0;
         eng.job.off = s->wpos;
     }
     if (eng.job.off >= s->wpos) {
         eng.job.cur++;
         eng.job.off = 0;
-        job_drop_src(id);
+        job_drop_src(id, true);
+        *budget -= DROP_NS;
         return eng.job.cur < eng.job.nsrc ? STEP_NEXT : STEP_STOP;
     }
     uint32_t off = eng.job.off;
     struct item_view v;
     item_parse(s->mem + off, s->base, &v);
+    if (item_expired(v.expire_at, now)) {
+        eng.job.off += v.total;
+        *budget -= SKIP_NS;
+        return STEP_NEXT;
+    }
+    *budget -= ITEM_NS;
     uint64_t *slot =
         index_lookup(v.key, v.klen, index_hash(v.key, v.klen), NULL);
     if (slot == NULL || slot_seg(*slot) != id || slot_off(*slot) != off) {
@@ -681,8 +694,7 @@ static bool
 job_run(oh_time now, int64_t *budget)
 {
     while (eng.job.kind != JOB_NONE && *budget > 0) {
-        step_rc rc = job_advance(now);
-        *budget -= ITEM_NS;
+        step_rc rc = job_advance(now, budget);
         if (rc == STEP_STOP) {
             job_finish();
             *budget -= DROP_NS * 4;
@@ -713,12 +725,21 @@ start_scavenge(void)
     return true;
 }
 
-/* Starts a merge of sources already added, into a fresh target. */
+/* Returns true if the open merge target has room for `bytes` more. */
+static bool
+merge_open_fits(uint64_t bytes)
+{
+    return eng.merge_open != SEG_NIL &&
+           seg_at(eng.merge_open)->wpos + bytes <= eng.seg_size;
+}
+
+/* Starts a merge of sources already added, into a fresh target (or the
+ * open merge target; a single source only goes there). */
 static bool
 start_merge(gen_job_kind kind, oh_time now)
 {
     uint32_t dst = SEG_NIL;
-    if (eng.job.nsrc >= 2 && eng.merge_open != SEG_NIL) {
+    if (eng.job.nsrc >= 1 && eng.merge_open != SEG_NIL) {
         dst = eng.merge_open; /* the previous merge's partly filled target */
         seal(dst);
     } else if (eng.job.nsrc >= 2) {
@@ -768,7 +789,21 @@ start_compact(oh_time now, uint32_t n, int64_t *cost)
         pct = pct < 60 ? 60 : pct; /* short of memory: merge 2 -> 1 too */
     }
     uint64_t sparse = (uint64_t)eng.seg_size * pct / 100;
-    for (uint32_t i = 0; i < n && i < nids; i++) {
+    /* segments a sweep left sparse first (expired memory back soon) */
+    for (uint32_t id = expire_candidate_pop(); id != SEG_NIL;
+         id = expire_candidate_pop()) {
+        if (sum + seg_at(id)->live_bytes > limit * (eng.merge_n - 1)) {
+            expire_candidate_push(id);
+            break;
+        }
+        sum += seg_at(id)->live_bytes;
+        job_add_src(id);
+        if (eng.job.nsrc == eng.merge_n) {
+            break;
+        }
+    }
+    for (uint32_t i = 0; i < n && i < nids && eng.job.nsrc < eng.merge_n;
+         i++) {
         if (eng.compact_cursor >= nids) {
             eng.compact_cursor = 0;
         }
@@ -786,10 +821,16 @@ start_compact(oh_time now, uint32_t n, int64_t *cost)
         }
     }
     /* worth it only if the live bytes fit in fewer segments */
-    while (eng.job.nsrc > 0 && sum > limit * (eng.job.nsrc - 1)) {
-        struct seg *last = seg_at(eng.job.src[--eng.job.nsrc]);
-        last->busy = 0;
-        sum -= last->live_bytes;
+    while (eng.job.nsrc > 1 && sum > limit * (eng.job.nsrc - 1)) {
+        uint32_t last = eng.job.src[--eng.job.nsrc];
+        seg_at(last)->busy = 0;
+        sum -= seg_at(last)->live_bytes;
+        expire_candidate_push(last);
+    }
+    if (eng.job.nsrc == 1 && !merge_open_fits(sum)) {
+        seg_at(eng.job.src[0])->busy = 0;
+        expire_candidate_push(eng.job.src[0]);
+        eng.job.nsrc = 0;
     }
     return start_merge(JOB_COMPACT, now);
 }
@@ -835,18 +876,20 @@ bool
 gen_step(oh_time now, int64_t *budget)
 {
     int64_t cost = 0;
-    expire_scan(now, (uint32_t)(*budget / 4 / SEGCHECK_NS) + 1, &cost,
-                *budget / 2);
-    *budget -= cost;
+    int64_t share = *budget / 2, share0 = share;
+    bool due = expire_step(now, &share);
+    *budget -= share0 - share;
     enforce_limit(budget);
     if (eng.job.kind == JOB_NONE && *budget > 0) {
-        cost = 0;
         job_pick(now, &cost);
         *budget -= cost;
     }
     bool more = job_run(now, budget);
     bool stuck = eng.noevict && !room_for(eng.seg_size);
-    return more ||
+    if (*budget > 0 && due) {
+        due = expire_step(now, budget);
+    }
+    return more || due ||
            (!stuck && eng.young.n >= 2 && gen_young_bytes() > young_target()) ||
            (eng.maxmemory != 0 && gen_mem_used() > eng.maxmemory &&
             !eng.noevict);
@@ -875,6 +918,7 @@ gen_flush(void)
 {
     memset(&eng.job, 0, sizeof(eng.job));
     eng.job.dst = SEG_NIL;
+    expire_flush();
     flush_list(&eng.young);
     flush_list(&eng.old);
     eng.young_open = SEG_NIL;
@@ -883,4 +927,5 @@ gen_flush(void)
         eng.ttl_open[i] = SEG_NIL;
     }
     eng.count = 0;
+    eng.ttl_count = 0;
 }

@@ -50,9 +50,9 @@ struct engine_state {
     uint32_t ttl_open[GEN_TTL_SLOTS_MAX];
     unsigned ttl_slots;
     struct gen_job job;
-    uint32_t exp_cursor;     /* next segment id the expiry scan checks */
     uint32_t compact_cursor; /* next segment id compaction checks */
     uint64_t count;          /* live entries */
+    uint64_t ttl_count;      /* live entries with an expiry */
     uint64_t young_items;    /* estimate, for metrics */
     struct engine_metrics m;
 };
@@ -89,8 +89,14 @@ void gen_unlink(uint64_t slot);
 /* Kills the item a live slot points at: updates its segment, frees its
  * large value if possible, clears the slot (or leaves a ghost). */
 void gen_kill(uint64_t *slot, bool ghost);
-/* Notes that the item of live slot `s` now has expiry `expire_at`. */
+/* Notes that an item of segment `seg` has expiry `expire_at`. */
 void gen_note_expiry(uint32_t seg, oh_time expire_at);
+/* Notes that a live item of segment `seg` changed its expiry in place from
+ * `old` to `expire_at`. */
+void gen_expiry_changed(uint32_t seg, oh_time old, oh_time expire_at);
+/* Takes a segment off its generation and frees it (or retires it if
+ * pinned); its live items are counted as gone (as expired if `expired`). */
+void gen_drop(uint32_t seg, bool expired);
 
 /* Runs background work worth *budget_ns. Returns true while work remains. */
 bool gen_step(oh_time now, int64_t *budget_ns);

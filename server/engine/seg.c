@@ -235,8 +235,14 @@ seg_reset(struct seg *s, seg_state state, oh_time now)
     s->live_items = 0;
     s->live_bytes = 0;
     s->base = now;
-    s->min_exp = INT64_MAX;
     s->max_exp = 0;
+    s->sorted = 1;
+    s->cand = 0;
+    s->heap_pos = 0;
+    s->sweep_from = 0;
+    s->live_ttl = 0;
+    s->exp_next = INT64_MAX;
+    s->last_exp = INT64_MIN;
     s->persist = 0;
     s->busy = 0;
     s->open = 0;
@@ -322,6 +328,7 @@ seg_return(uint32_t id)
     s->wpos = 0;
     s->live_items = 0;
     s->live_bytes = 0;
+    s->live_ttl = 0;
     s->busy = 0;
     s->open = 0;
     seg_list_push(&arena.free, id);
@@ -336,6 +343,7 @@ seg_retire(uint32_t id)
     s->state = SEG_RETIRED;
     s->live_items = 0;
     s->live_bytes = 0;
+    s->live_ttl = 0;
     s->open = 0;
     s->busy = 0;
 }

@@ -40,7 +40,6 @@ struct seg {
     uint32_t trimmed;    /* bytes given back to the OS while in the pool */
     uint32_t prev, next; /* links of the list the state implies */
     oh_time base;        /* base of REL32 expiry fields */
-    oh_time min_exp;     /* least expiry written (INT64_MAX if none) */
     oh_time max_exp;     /* greatest expiry written */
     struct large *large; /* large values owned by items of this segment */
     uint32_t pass;       /* sweep pass bumps_cur belongs to */
@@ -52,6 +51,14 @@ struct seg {
     uint8_t busy;        /* source or target of a copy job */
     uint8_t open;        /* accepting appends (young open or TTL slot) */
     uint16_t ttl_slot;   /* slot in the TTL table while open */
+    uint8_t sorted;      /* expiries never decrease with the offset (no
+                            expiry counting as +inf); see expire.c */
+    uint8_t cand;        /* queued as a compaction candidate */
+    uint32_t heap_pos;   /* 1 + position in the expiry heap, 0 if absent */
+    uint32_t sweep_from; /* items before this offset are all dead */
+    uint32_t live_ttl;   /* live items that have an expiry */
+    oh_time exp_next;    /* when expiry looks at it next (heap key) */
+    oh_time last_exp;    /* expiry of the last item appended (none: max) */
 };
 
 /* A FIFO of segment ids linked through prev/next. */

@@ -169,11 +169,112 @@ test_engine_bench_m1_m2_m5(void **state)
     engine_teardown();
 }
 
+static void
+cfg_default(struct oh_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+#define X(name, type, num, str, min, max, flags, choices, desc)                \
+    DEF_##type(cfg->name, num, str);
+    OH_OPTIONS(X)
+#undef X
+}
+
+/* One server tick (ev.c): up to 20 steps of 50 us while work remains. */
+static void
+tick(oh_time now)
+{
+    double total = 0;
+    int steps = 0;
+    drain(now, 20, &total, &steps);
+}
+
+/* Bytes of segments and large values (used memory without the index). */
+static uint64_t
+seg_bytes(const struct engine_memory *m)
+{
+    return m->used_bytes - m->index_bytes;
+}
+
+/* M2 with live neighbours: n/3 keys without expiry interleaved with 2n/3
+ * keys expiring at T; server-like ticks (100/s, up to 20 steps each). */
+static void
+test_engine_bench_m2_mixed(void **state)
+{
+    (void)state;
+    struct oh_config cfg;
+    cfg_default(&cfg);
+    const char *env = getenv("OH_BENCH_ITEMS");
+    int n = (env != NULL ? atoi(env) : 1000000) * 3 / 2;
+    assert_int_equal(engine_setup(&cfg), 0);
+    char k[16], v[33];
+    memset(v, 'v', 32);
+    oh_time at = T0 + 60 * 1000, now = T0;
+    int live = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof(k), "k%011d", i);
+        bool keep = i % 3 == 0;
+        live += keep;
+        assert_int_equal(
+            engine_set(k, 12, v, 32, keep ? OH_TIME_NONE : at, 0, now), 1);
+        if (i % 2000 == 1999) {
+            tick(now);
+            now += 10;
+        }
+    }
+    while (now < at) {
+        tick(now);
+        now += 10;
+    }
+    step_logn = 0;
+    struct engine_memory m0, m;
+    engine_memory(&m0);
+    uint64_t expired_bytes = m0.live_bytes / n * (uint64_t)(n - live);
+    print_message("  M2 mixed: %d keys (%d without TTL), used %.1f MB "
+                  "(segments %.1f MB, live %.1f MB), count %llu\n",
+                  n, live, m0.used_bytes / 1e6, seg_bytes(&m0) / 1e6,
+                  m0.live_bytes / 1e6, (unsigned long long)engine_count());
+    double first_done = -1;
+    for (now = at; now <= at + 2000; now += 10) {
+        tick(now);
+        engine_memory(&m);
+        if (first_done < 0 && engine_count() == (uint64_t)live) {
+            first_done = (double)(now - at);
+        }
+        if ((now - at) % 200 == 0) {
+            uint64_t held = seg_bytes(&m) > m.live_bytes
+                                ? seg_bytes(&m) - m.live_bytes
+                                : 0;
+            print_message("    T+%4lld ms: count %llu, used %.1f MB "
+                          "(segments %.1f, live %.1f, not live %.1f MB = "
+                          "%.2f %% of the expired bytes)\n",
+                          (long long)(now - at),
+                          (unsigned long long)engine_count(),
+                          m.used_bytes / 1e6, seg_bytes(&m) / 1e6,
+                          m.live_bytes / 1e6, held / 1e6,
+                          100.0 * (double)held / (double)expired_bytes);
+        }
+        if (now - at == 1000) {
+            uint64_t freed = seg_bytes(&m0) - seg_bytes(&m);
+            print_message("  M2 mixed at T+1 s: %.2f %% of the expired "
+                          "bytes back (segment bytes freed / expired item "
+                          "bytes)\n",
+                          100.0 * (double)freed / (double)expired_bytes);
+            assert_int_equal(engine_count(), live);
+            assert_true(freed * 100 >= expired_bytes * 99);
+        }
+    }
+    print_message("  M2 mixed: count reached %d at T+%.0f ms\n", live,
+                  first_done);
+    step_report("M5 expiry storm (mixed)");
+    engine_teardown();
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_engine_bench_m1_m2_m5),
+        cmocka_unit_test(test_engine_bench_m2_mixed),
     };
     return cmocka_run_group_tests_name("engine_bench", tests, NULL, NULL);
 }

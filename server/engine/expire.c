@@ -1,0 +1,463 @@
+/*
+ * expire.c -- proactive expiry: a heap of segments by due time, sweeps.
+ *
+ * Problem: a segment is freed whole once its last item expires, but items
+ * often share a segment with live or longer-lived ones (the open young
+ * segment, young segments in general, old segments whose TTL slot mixes
+ * expiry buckets). Their memory and their index entries (DBSIZE) must go
+ * within about a second of their expiry, never before it, without sampling
+ * keys and without scanning all of them.
+ *
+ * Layout: every segment holding an item with an expiry has a due time,
+ * exp_next, and sits in a binary min-heap of segment ids keyed by it
+ * (seg.heap_pos is its position + 1):
+ *
+ *   heap: [s7 @T+0] [s2 @T+40] [s9 @T+55] ...     exp_next = heap key
+ *           | due (exp_next <= now)
+ *           v
+ *   whole?  all expired (no persistent item, max_exp <= now): drop it, O(1)
+ *           will be soon (max_exp <= now + WHOLE_WAIT_MS): wait for that
+ *           no live item left: drop it, O(1)
+ *   else    sweep: walk its items from sweep_from in slices; an expired
+ *           item is looked up and removed from the index if live;
+ *           unexpired items cost only a parse (no lookup)
+ *   after   empty: drop; live bytes < SWEEP_SPARSE_PCT: queue it for
+ *           compaction (copied out by gen.c's copy jobs, then freed);
+ *           re-key at max(least unexpired expiry, now + gap)
+ *
+ * A write notes its expiry (expire_note, decrease-key); so does an EXPIRE
+ * in place and the death of a segment's last live item (key 0: "now").
+ *
+ * Sorted segments: seg.sorted says expiries never decrease with the offset
+ * (an item without expiry counts as +inf); appends keep it when TTLs are
+ * uniform (TTL slots, promotion in write order) and an in-place EXPIRE
+ * clears it. A sweep of a sorted segment stops at its first unexpired item
+ * and sweep_from skips the leading run of items already dead, so sweeping
+ * it costs O(items expired since the last sweep). An unsorted segment is
+ * walked to its end (up to its write position when the sweep started;
+ * later appends are folded into the next due time) and waits a gap of an
+ * eighth of its age (SWEEP_GAP_MIN_MS .. SWEEP_GAP_MAX_MS) before the next
+ * sweep, which bounds the re-walks of a segment whose expiries are spread.
+ *
+ * Invariants: a segment in state YOUNG or OLD that may hold a live item
+ * with an expiry is in the heap or being swept; a segment leaving the
+ * generations is forgotten first (expire_forget); nothing is removed
+ * before its expiry (each item's own expiry is checked against `now`); the
+ * sweep never looks past the write position it started with.
+ *
+ * Cost and budget: finding work is O(1) (heap top) plus O(log segments)
+ * per re-key; a sweep charges SWEEP_ITEM_NS per item parsed and
+ * SWEEP_KILL_NS per expired item looked up, against the caller's budget,
+ * and resumes at its cursor on the next step.
+ *
+ * Rejected: sampling keys (Redis: a stale tail lingers, costs grow with
+ * the key count); a scan of every segment id per cycle (O(segments) each
+ * time, and it only ever freed whole segments); per-item expiry lists
+ * (8+ B per item); TTL buckets rounded down (Segcache: expires early).
+ */
+#include "expire.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "gen.h"
+#include "index.h"
+#include "item.h"
+#include "seg.h"
+
+#define WHOLE_WAIT_MS     1000 /* wait this long for a whole-segment free */
+#define SWEEP_GAP_MIN_MS  100  /* least time between sweeps of a segment */
+#define SWEEP_GAP_MAX_MS  1000 /* most time between sweeps of a segment */
+#define BUSY_RETRY_MS     50   /* a job's source or target: look again */
+#define SWEEP_SPARSE_PCT  50   /* live share below which a swept segment
+                                  is compacted */
+#define SWEEP_ITEM_NS     25  /* per item parsed by a sweep */
+#define SWEEP_KILL_NS     180 /* per expired item looked up and removed */
+#define HEAP_NS           60  /* per heap operation */
+#define CAND_MAX          256 /* compaction candidates queued */
+#define EXP_NEVER         INT64_MAX
+
+struct sweep {
+    uint32_t id;      /* segment being swept, SEG_NIL if none */
+    uint32_t off;     /* next item */
+    uint32_t end;     /* write position when the sweep started */
+    oh_time min_next; /* least unexpired expiry seen (or noted) */
+    bool lead;        /* still in the leading run of dead items */
+};
+
+static struct {
+    uint32_t *heap; /* SEG_MAX ids of address space, pages on demand */
+    uint32_t n;
+    struct sweep sw;
+    uint32_t cand[CAND_MAX];
+    unsigned cand_head, cand_n;
+    bool ready;
+} ex;
+
+/* ---- heap ---- */
+
+static inline oh_time
+key_of(uint32_t id)
+{
+    return seg_at(id)->exp_next;
+}
+
+static inline void
+heap_place(uint32_t pos, uint32_t id)
+{
+    ex.heap[pos] = id;
+    seg_at(id)->heap_pos = pos + 1;
+}
+
+static void
+sift_up(uint32_t pos)
+{
+    uint32_t id = ex.heap[pos];
+    oh_time k = key_of(id);
+    while (pos > 0) {
+        uint32_t parent = (pos - 1) / 2;
+        if (key_of(ex.heap[parent]) <= k) {
+            break;
+        }
+        heap_place(pos, ex.heap[parent]);
+        pos = parent;
+    }
+    heap_place(pos, id);
+}
+
+static void
+sift_down(uint32_t pos)
+{
+    uint32_t id = ex.heap[pos];
+    oh_time k = key_of(id);
+    for (;;) {
+        uint32_t c = 2 * pos + 1;
+        if (c >= ex.n) {
+            break;
+        }
+        if (c + 1 < ex.n && key_of(ex.heap[c + 1]) < key_of(ex.heap[c])) {
+            c++;
+        }
+        if (key_of(ex.heap[c]) >= k) {
+            break;
+        }
+        heap_place(pos, ex.heap[c]);
+        pos = c;
+    }
+    heap_place(pos, id);
+}
+
+static void
+heap_remove(uint32_t id)
+{
+    struct seg *s = seg_at(id);
+    uint32_t pos = s->heap_pos - 1;
+    s->heap_pos = 0;
+    uint32_t last = ex.heap[--ex.n];
+    if (pos == ex.n) {
+        return;
+    }
+    heap_place(pos, last);
+    sift_down(pos);
+    sift_up(seg_at(last)->heap_pos - 1);
+}
+
+/* Sets the due time of segment id (inserting it if absent). */
+static void
+heap_set(uint32_t id, oh_time at)
+{
+    struct seg *s = seg_at(id);
+    oh_time old = s->exp_next;
+    s->exp_next = at;
+    if (s->heap_pos == 0) {
+        heap_place(ex.n++, id);
+        sift_up(ex.n - 1);
+    } else if (at < old) {
+        sift_up(s->heap_pos - 1);
+    } else {
+        sift_down(s->heap_pos - 1);
+    }
+}
+
+/* ---- setup ---- */
+
+int
+expire_setup(void)
+{
+    if (ex.ready) {
+        expire_teardown();
+    }
+    memset(&ex, 0, sizeof(ex));
+    void *p = mmap(NULL, (size_t)SEG_MAX * sizeof(uint32_t),
+                   PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        return OH_NOMEM;
+    }
+    ex.heap = p;
+    ex.sw.id = SEG_NIL;
+    ex.ready = true;
+    return 0;
+}
+
+void
+expire_teardown(void)
+{
+    if (!ex.ready) {
+        return;
+    }
+    munmap(ex.heap, (size_t)SEG_MAX * sizeof(uint32_t));
+    memset(&ex, 0, sizeof(ex));
+}
+
+void
+expire_flush(void)
+{
+    while (ex.n > 0) {
+        seg_at(ex.heap[--ex.n])->heap_pos = 0;
+    }
+    ex.sw.id = SEG_NIL;
+    ex.cand_n = 0;
+}
+
+uint32_t
+expire_heap_size(void)
+{
+    return ex.n;
+}
+
+/* ---- notes ---- */
+
+void
+expire_note(uint32_t id, oh_time at)
+{
+    if (!ex.ready) {
+        return;
+    }
+    if (ex.sw.id == id) {
+        ex.sw.min_next = at < ex.sw.min_next ? at : ex.sw.min_next;
+        return;
+    }
+    struct seg *s = seg_at(id);
+    if (s->heap_pos == 0 || at < s->exp_next) {
+        heap_set(id, at);
+    }
+}
+
+void
+expire_forget(uint32_t id)
+{
+    if (!ex.ready) {
+        return;
+    }
+    if (ex.sw.id == id) {
+        ex.sw.id = SEG_NIL;
+    }
+    if (seg_at(id)->heap_pos != 0) {
+        heap_remove(id);
+    }
+    seg_at(id)->exp_next = EXP_NEVER;
+}
+
+/* ---- candidates ---- */
+
+void
+expire_candidate_push(uint32_t id)
+{
+    struct seg *s = seg_at(id);
+    if (s->cand || ex.cand_n == CAND_MAX) {
+        return;
+    }
+    s->cand = 1;
+    ex.cand[(ex.cand_head + ex.cand_n++) % CAND_MAX] = id;
+}
+
+uint32_t
+expire_candidate_pop(void)
+{
+    while (ex.cand_n > 0) {
+        uint32_t id = ex.cand[ex.cand_head];
+        ex.cand_head = (ex.cand_head + 1) % CAND_MAX;
+        ex.cand_n--;
+        struct seg *s = seg_at(id);
+        bool was = s->cand;
+        s->cand = 0;
+        if (was && (s->state == SEG_YOUNG || s->state == SEG_OLD) &&
+            !s->busy) {
+            return id;
+        }
+    }
+    return SEG_NIL;
+}
+
+/* ---- whole segments ---- */
+
+static bool
+all_expired(const struct seg *s, oh_time now)
+{
+    return !s->persist && s->wpos > 0 && s->max_exp <= now;
+}
+
+typedef enum { DUE_DONE, DUE_WAIT, DUE_SWEEP } due_rc;
+
+/* Handles the due segment at the heap top without sweeping it: frees it
+ * whole, or re-keys it. Returns DUE_SWEEP if it needs a sweep. */
+static due_rc
+due_whole(uint32_t id, oh_time now)
+{
+    struct seg *s = seg_at(id);
+    if (s->state != SEG_YOUNG && s->state != SEG_OLD) {
+        heap_remove(id);
+        return DUE_DONE;
+    }
+    if (s->busy) {
+        heap_set(id, now + BUSY_RETRY_MS);
+        return DUE_WAIT;
+    }
+    if (all_expired(s, now)) {
+        gen_drop(id, true);
+        return DUE_DONE;
+    }
+    if (s->live_items == 0 && s->wpos > 0) {
+        gen_drop(id, false);
+        return DUE_DONE;
+    }
+    if (!s->persist && s->max_exp <= now + WHOLE_WAIT_MS) {
+        heap_set(id, s->max_exp);
+        return DUE_WAIT;
+    }
+    return DUE_SWEEP;
+}
+
+unsigned
+expire_reclaim(oh_time now, unsigned max)
+{
+    unsigned freed = 0;
+    for (unsigned i = 0; ex.ready && i < max && ex.n > 0; i++) {
+        uint32_t id = ex.heap[0];
+        if (key_of(id) > now) {
+            break;
+        }
+        uint32_t used = seg_used();
+        due_rc rc = due_whole(id, now);
+        if (rc == DUE_SWEEP) {
+            heap_set(id, now + 1); /* the background sweeps it */
+        }
+        freed += seg_used() < used;
+    }
+    return freed;
+}
+
+/* ---- sweep ---- */
+
+static void
+sweep_start(uint32_t id)
+{
+    struct seg *s = seg_at(id);
+    heap_remove(id);
+    s->exp_next = EXP_NEVER;
+    ex.sw = (struct sweep){id, s->sweep_from, s->wpos, EXP_NEVER, true};
+}
+
+/* Removes the item at `off` of segment id from the index if it is live. */
+static int64_t
+kill_expired(uint32_t id, uint32_t off, const struct item_view *v)
+{
+    uint64_t *slot =
+        index_lookup(v->key, v->klen, index_hash(v->key, v->klen), NULL);
+    if (slot != NULL && slot_seg(*slot) == id && slot_off(*slot) == off) {
+        INCR(&eng.m, engine_expired);
+        INCR(&eng.m, engine_expired_swept);
+        gen_kill(slot, false);
+    }
+    return SWEEP_KILL_NS;
+}
+
+/* Sweeps items until the budget is spent. Returns true when done. */
+static bool
+sweep_slice(oh_time now, int64_t *budget)
+{
+    struct sweep *sw = &ex.sw;
+    struct seg *s = seg_at(sw->id);
+    while (*budget > 0 && sw->off < sw->end) {
+        if (s->live_items == 0 || s->live_ttl == 0) {
+            return true; /* nothing left that can expire */
+        }
+        struct item_view v;
+        item_parse(s->mem + sw->off, s->base, &v);
+        if (item_expired(v.expire_at, now)) {
+            *budget -= kill_expired(sw->id, sw->off, &v);
+            sw->off += v.total;
+            if (sw->lead) {
+                s->sweep_from = sw->off;
+            }
+            continue;
+        }
+        *budget -= SWEEP_ITEM_NS;
+        sw->lead = false;
+        if (v.expire_at != OH_TIME_NONE && v.expire_at < sw->min_next) {
+            sw->min_next = v.expire_at;
+        }
+        if (s->sorted) {
+            return true; /* everything after it expires later */
+        }
+        sw->off += v.total;
+    }
+    return sw->off >= sw->end;
+}
+
+static oh_time
+sweep_gap(const struct seg *s, oh_time now)
+{
+    oh_time gap = s->sorted ? SWEEP_GAP_MIN_MS : (now - s->base) / 8;
+    gap = gap < SWEEP_GAP_MIN_MS ? SWEEP_GAP_MIN_MS : gap;
+    return gap > SWEEP_GAP_MAX_MS ? SWEEP_GAP_MAX_MS : gap;
+}
+
+static void
+sweep_finish(oh_time now)
+{
+    uint32_t id = ex.sw.id;
+    oh_time next = ex.sw.min_next;
+    struct seg *s = seg_at(id);
+    ex.sw.id = SEG_NIL;
+    INCR(&eng.m, engine_expire_sweeps);
+    if (s->live_items == 0 && !s->busy) {
+        gen_drop(id, false);
+        return;
+    }
+    uint64_t sparse = (uint64_t)eng.seg_size * SWEEP_SPARSE_PCT / 100;
+    uint32_t dead = s->wpos - s->live_bytes;
+    if (s->live_bytes < sparse && dead >= eng.seg_size / 4) {
+        expire_candidate_push(id);
+    }
+    if (next == EXP_NEVER && s->live_ttl == 0) {
+        return; /* nothing in it can expire: out of the heap */
+    }
+    oh_time soonest = now + sweep_gap(s, now);
+    heap_set(id, next > soonest ? next : soonest);
+}
+
+bool
+expire_step(oh_time now, int64_t *budget)
+{
+    while (ex.ready && *budget > 0) {
+        if (ex.sw.id != SEG_NIL) {
+            if (sweep_slice(now, budget)) {
+                sweep_finish(now);
+                *budget -= HEAP_NS;
+            }
+            continue;
+        }
+        if (ex.n == 0 || key_of(ex.heap[0]) > now) {
+            break;
+        }
+        uint32_t id = ex.heap[0];
+        *budget -= HEAP_NS;
+        if (due_whole(id, now) == DUE_SWEEP) {
+            sweep_start(id);
+        }
+    }
+    return ex.sw.id != SEG_NIL || (ex.n > 0 && key_of(ex.heap[0]) <= now);
+}
