@@ -320,7 +320,13 @@ client_kill(struct conn *c, const struct cmd_req *r)
                 return;
             }
             none = !cmd_arg_is(v, "normal");
-        } else if (!cmd_arg_is(&r->argv[i], "user")) {
+        } else if (cmd_arg_is(&r->argv[i], "user")) {
+            if (!cmd_arg_is(v, "default")) {
+                reply_errorf(c, "ERR No such user '%.*s'",
+                             (int)(v->len < 64 ? v->len : 64), v->p);
+                return;
+            }
+        } else {
             reply_error_syntax(c);
             return;
         }
@@ -459,17 +465,30 @@ client_onoff(struct conn *c, const struct cmd_req *r)
     }
 }
 
-static const struct cmd_sub client_subs[] = {{"id", 2, client_id},
-                                             {"getname", 2, client_getname},
-                                             {"setname", 3, client_setname},
-                                             {"setinfo", 4, client_setinfo},
-                                             {"list", -2, client_list},
-                                             {"info", 2, client_info},
-                                             {"kill", -3, client_kill},
-                                             {"no-evict", 3, client_onoff},
-                                             {"no-touch", 3, client_onoff},
-                                             {"help", 2, client_help},
-                                             {NULL, 0, NULL}};
+/* CLIENT REPLY ON|OFF|SKIP: OFF and SKIP are not answered. */
+static void
+client_reply(struct conn *c, const struct cmd_req *r)
+{
+    if (cmd_arg_is(&r->argv[2], "on")) {
+        c->reply_off = false;
+        c->reply_keep = true;
+        reply_ok(c);
+    } else if (cmd_arg_is(&r->argv[2], "off")) {
+        c->reply_off = true;
+    } else if (cmd_arg_is(&r->argv[2], "skip")) {
+        c->reply_skip = !c->reply_off;
+    } else {
+        reply_error_syntax(c);
+    }
+}
+
+static const struct cmd_sub client_subs[] = {
+    {"reply", 3, client_reply},     {"id", 2, client_id},
+    {"getname", 2, client_getname}, {"setname", 3, client_setname},
+    {"setinfo", 4, client_setinfo}, {"list", -2, client_list},
+    {"info", 2, client_info},       {"kill", -3, client_kill},
+    {"no-evict", 3, client_onoff},  {"no-touch", 3, client_onoff},
+    {"help", 2, client_help},       {NULL, 0, NULL}};
 
 void
 cmd_client(struct conn *c, const struct cmd_req *r)

@@ -460,6 +460,44 @@ check_output_limit(struct conn *c)
 
 /* ---- input ---- */
 
+/* Where the output queue ends, so that a silenced command's replies can be
+ * taken back (CLIENT REPLY OFF / SKIP). */
+struct out_mark {
+    struct out_chunk *tail;
+    size_t tail_len;
+    uint64_t bytes;
+};
+
+static void
+out_mark_take(const struct conn *c, struct out_mark *m)
+{
+    m->tail = c->out_tail;
+    m->tail_len = c->out_tail != NULL ? c->out_tail->len : 0;
+    m->bytes = c->out_bytes;
+}
+
+/* Drops what was queued since `m` (nothing of it was written yet: output
+ * is written only after the request). */
+static void
+out_rewind(struct conn *c, const struct out_mark *m)
+{
+    struct out_chunk *ch = m->tail != NULL ? m->tail->next : c->out_head;
+    while (ch != NULL) {
+        struct out_chunk *next = ch->next;
+        c->out_chunks--;
+        chunk_free(ch);
+        ch = next;
+    }
+    if (m->tail != NULL) {
+        m->tail->next = NULL;
+        m->tail->len = m->tail_len;
+    } else {
+        c->out_head = NULL;
+    }
+    c->out_tail = m->tail;
+    c->out_bytes = m->bytes;
+}
+
 static bool
 grow(void **p, size_t *cap, size_t want, size_t elem)
 {
@@ -494,7 +532,15 @@ run_request(struct conn *c, char *req, size_t nargs)
     struct cmd_req r = {(int)nargs, c->argv, ev_now()};
     c->last_active = r.now;
     conn_stats.total_commands++;
+    bool silenced = c->reply_off || c->reply_skip;
+    c->reply_skip = false;
+    struct out_mark mark;
+    out_mark_take(c, &mark);
     cmd_dispatch(c, &r);
+    if (silenced && !c->reply_keep) {
+        out_rewind(c, &mark);
+    }
+    c->reply_keep = false;
     check_output_limit(c);
 }
 

@@ -47,6 +47,9 @@ struct conn {
     bool close_now;   /* close without writing (errors, limits) */
     bool in_dispatch; /* a request is being executed */
     bool monitor;     /* receives every command (MONITOR) */
+    bool reply_off;   /* CLIENT REPLY OFF: replies are dropped */
+    bool reply_skip;  /* CLIENT REPLY SKIP: drop the next command's reply */
+    bool reply_keep;  /* set by CLIENT REPLY ON: keep this reply */
 
     /* MULTI / WATCH */
     bool in_multi;
