@@ -629,6 +629,7 @@ read_once(struct conn *c)
                                                                            : -1;
     }
     c->ilen += (size_t)n;
+    c->last_active = ev_now(); /* a client sending a large value is busy */
     conn_stats.net_input_bytes += (uint64_t)n;
     return n;
 }

@@ -66,17 +66,19 @@
 #include "item.h"
 #include "seg.h"
 
-#define WHOLE_WAIT_MS     1000 /* wait this long for a whole-segment free */
-#define SWEEP_GAP_MIN_MS  100  /* least time between sweeps of a segment */
-#define SWEEP_GAP_MAX_MS  1000 /* most time between sweeps of a segment */
-#define BUSY_RETRY_MS     50   /* a job's source or target: look again */
-#define SWEEP_SPARSE_PCT  50   /* live share below which a swept segment
-                                  is compacted */
-#define SWEEP_ITEM_NS     25  /* per item parsed by a sweep */
-#define SWEEP_KILL_NS     180 /* per expired item looked up and removed */
-#define HEAP_NS           60  /* per heap operation */
-#define CAND_MAX          256 /* compaction candidates queued */
-#define EXP_NEVER         INT64_MAX
+#define WHOLE_WAIT_MS    1000 /* wait this long for a whole-segment free */
+#define SWEEP_GAP_MIN_MS 100  /* least time between sweeps of a segment */
+#define SWEEP_GAP_MAX_MS 1000 /* most time between sweeps of a segment */
+#define BUSY_RETRY_MS    50   /* a job's source or target: look again */
+#define SWEEP_SPARSE_PCT                                                       \
+    50                     /* live share below which a swept segment           \
+                              is compacted */
+#define SWEEP_ITEM_NS 25   /* per item parsed by a sweep */
+#define SWEEP_KILL_NS 180  /* per expired item looked up and removed */
+#define HEAP_NS       60   /* per heap operation */
+#define CAND_MAX      256  /* compaction candidates queued */
+#define SWEEPQ_MAX    1024 /* due segments queued for a sweep */
+#define EXP_NEVER     INT64_MAX
 
 struct sweep {
     uint32_t id;      /* segment being swept, SEG_NIL if none */
@@ -92,8 +94,12 @@ static struct {
     struct sweep sw;
     uint32_t cand[CAND_MAX];
     unsigned cand_head, cand_n;
+    uint32_t q[SWEEPQ_MAX]; /* due segments waiting for a sweep */
+    unsigned q_head, q_n;
     bool ready;
 } ex;
+
+static uint32_t queue_pop(void);
 
 /* ---- heap ---- */
 
@@ -189,9 +195,9 @@ expire_setup(void)
         expire_teardown();
     }
     memset(&ex, 0, sizeof(ex));
-    void *p = mmap(NULL, (size_t)SEG_MAX * sizeof(uint32_t),
-                   PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p =
+        mmap(NULL, (size_t)SEG_MAX * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
         return OH_NOMEM;
     }
@@ -217,6 +223,9 @@ expire_flush(void)
     while (ex.n > 0) {
         seg_at(ex.heap[--ex.n])->heap_pos = 0;
     }
+    while (ex.q_n > 0) {
+        queue_pop();
+    }
     ex.sw.id = SEG_NIL;
     ex.cand_n = 0;
 }
@@ -240,6 +249,9 @@ expire_note(uint32_t id, oh_time at)
         return;
     }
     struct seg *s = seg_at(id);
+    if (s->sweepq) {
+        return; /* the queued sweep will parse that item */
+    }
     if (s->heap_pos == 0 || at < s->exp_next) {
         heap_set(id, at);
     }
@@ -254,6 +266,7 @@ expire_forget(uint32_t id)
     if (ex.sw.id == id) {
         ex.sw.id = SEG_NIL;
     }
+    seg_at(id)->sweepq = 0;
     if (seg_at(id)->heap_pos != 0) {
         heap_remove(id);
     }
@@ -283,8 +296,7 @@ expire_candidate_pop(void)
         struct seg *s = seg_at(id);
         bool was = s->cand;
         s->cand = 0;
-        if (was && (s->state == SEG_YOUNG || s->state == SEG_OLD) &&
-            !s->busy) {
+        if (was && (s->state == SEG_YOUNG || s->state == SEG_OLD) && !s->busy) {
             return id;
         }
     }
@@ -299,32 +311,33 @@ all_expired(const struct seg *s, oh_time now)
     return !s->persist && s->wpos > 0 && s->max_exp <= now;
 }
 
-typedef enum { DUE_DONE, DUE_WAIT, DUE_SWEEP } due_rc;
+typedef enum { DUE_GONE, DUE_WAIT, DUE_SWEEP } due_rc;
 
-/* Handles the due segment at the heap top without sweeping it: frees it
- * whole, or re-keys it. Returns DUE_SWEEP if it needs a sweep. */
+/* Decides about a due segment without sweeping it: frees it whole
+ * (DUE_GONE), gives a later due time in *at (DUE_WAIT), or says it needs a
+ * sweep. */
 static due_rc
-due_whole(uint32_t id, oh_time now)
+due_whole(uint32_t id, oh_time now, oh_time *at)
 {
     struct seg *s = seg_at(id);
     if (s->state != SEG_YOUNG && s->state != SEG_OLD) {
-        heap_remove(id);
-        return DUE_DONE;
+        expire_forget(id);
+        return DUE_GONE;
     }
     if (s->busy) {
-        heap_set(id, now + BUSY_RETRY_MS);
+        *at = now + BUSY_RETRY_MS;
         return DUE_WAIT;
     }
     if (all_expired(s, now)) {
         gen_drop(id, true);
-        return DUE_DONE;
+        return DUE_GONE;
     }
     if (s->live_items == 0 && s->wpos > 0) {
         gen_drop(id, false);
-        return DUE_DONE;
+        return DUE_GONE;
     }
     if (!s->persist && s->max_exp <= now + WHOLE_WAIT_MS) {
-        heap_set(id, s->max_exp);
+        *at = s->max_exp;
         return DUE_WAIT;
     }
     return DUE_SWEEP;
@@ -336,28 +349,72 @@ expire_reclaim(oh_time now, unsigned max)
     unsigned freed = 0;
     for (unsigned i = 0; ex.ready && i < max && ex.n > 0; i++) {
         uint32_t id = ex.heap[0];
+        oh_time at = now + 1; /* a sweep is left to the background */
         if (key_of(id) > now) {
             break;
         }
-        uint32_t used = seg_used();
-        due_rc rc = due_whole(id, now);
-        if (rc == DUE_SWEEP) {
-            heap_set(id, now + 1); /* the background sweeps it */
+        due_rc rc = due_whole(id, now, &at);
+        if (rc != DUE_GONE) {
+            heap_set(id, at);
         }
-        freed += seg_used() < used;
+        freed += rc == DUE_GONE;
     }
     return freed;
 }
 
-/* ---- sweep ---- */
+/* ---- sweep queue ---- */
 
+/* Moves due segment id from the heap to the sweep queue (or, if that is
+ * full, looks at it again in a millisecond). */
 static void
-sweep_start(uint32_t id)
+queue_push(uint32_t id, oh_time now)
 {
     struct seg *s = seg_at(id);
+    if (ex.q_n == SWEEPQ_MAX) {
+        heap_set(id, now + 1);
+        return;
+    }
     heap_remove(id);
     s->exp_next = EXP_NEVER;
-    ex.sw = (struct sweep){id, s->sweep_from, s->wpos, EXP_NEVER, true};
+    s->sweepq = 1;
+    ex.q[(ex.q_head + ex.q_n++) % SWEEPQ_MAX] = id;
+}
+
+static uint32_t
+queue_pop(void)
+{
+    while (ex.q_n > 0) {
+        uint32_t id = ex.q[ex.q_head];
+        ex.q_head = (ex.q_head + 1) % SWEEPQ_MAX;
+        ex.q_n--;
+        if (seg_at(id)->sweepq) {
+            seg_at(id)->sweepq = 0;
+            return id;
+        }
+    }
+    return SEG_NIL;
+}
+
+/* ---- sweep ---- */
+
+/* Starts sweeping the next queued segment that still needs it. Returns
+ * false if none. */
+static bool
+sweep_start(oh_time now, int64_t *budget)
+{
+    for (uint32_t id = queue_pop(); id != SEG_NIL; id = queue_pop()) {
+        oh_time at = EXP_NEVER;
+        *budget -= HEAP_NS;
+        due_rc rc = due_whole(id, now, &at);
+        if (rc == DUE_WAIT) {
+            heap_set(id, at);
+        } else if (rc == DUE_SWEEP) {
+            struct seg *s = seg_at(id);
+            ex.sw = (struct sweep){id, s->sweep_from, s->wpos, EXP_NEVER, true};
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Removes the item at `off` of segment id from the index if it is live. */
@@ -439,25 +496,37 @@ sweep_finish(oh_time now)
     heap_set(id, next > soonest ? next : soonest);
 }
 
+/* Handles the due segments at the heap top: whole frees and re-keys at
+ * once, sweeps queued. */
+static void
+due_drain(oh_time now, int64_t *budget)
+{
+    while (*budget > 0 && ex.n > 0 && key_of(ex.heap[0]) <= now) {
+        uint32_t id = ex.heap[0];
+        oh_time at = EXP_NEVER;
+        *budget -= HEAP_NS;
+        due_rc rc = due_whole(id, now, &at);
+        if (rc == DUE_WAIT) {
+            heap_set(id, at);
+        } else if (rc == DUE_SWEEP) {
+            queue_push(id, now);
+        }
+    }
+}
+
 bool
 expire_step(oh_time now, int64_t *budget)
 {
     while (ex.ready && *budget > 0) {
-        if (ex.sw.id != SEG_NIL) {
-            if (sweep_slice(now, budget)) {
-                sweep_finish(now);
-                *budget -= HEAP_NS;
-            }
-            continue;
-        }
-        if (ex.n == 0 || key_of(ex.heap[0]) > now) {
+        due_drain(now, budget);
+        if (ex.sw.id == SEG_NIL && !sweep_start(now, budget)) {
             break;
         }
-        uint32_t id = ex.heap[0];
-        *budget -= HEAP_NS;
-        if (due_whole(id, now) == DUE_SWEEP) {
-            sweep_start(id);
+        if (*budget > 0 && sweep_slice(now, budget)) {
+            sweep_finish(now);
+            *budget -= HEAP_NS;
         }
     }
-    return ex.sw.id != SEG_NIL || (ex.n > 0 && key_of(ex.heap[0]) <= now);
+    return ex.sw.id != SEG_NIL || ex.q_n > 0 ||
+           (ex.n > 0 && key_of(ex.heap[0]) <= now);
 }

@@ -18,10 +18,15 @@
  * Old segments are opened per TTL slot: an item's slot is a hash of its
  * absolute expiry rounded to a width of ~1/32 of its TTL (128 ms .. 17
  * min), so a segment holds items expiring close together. Every segment
- * records the exact [min_exp, max_exp] of what it holds; the expiry scan
- * frees a whole segment once max_exp <= now (O(1): its slots die by
- * epoch), so nothing expires early and expired memory comes back as soon
- * as its segment's last item expires. Reads check each item's own expiry.
+ * records the greatest expiry it holds (max_exp) and whether it holds an
+ * item without one (persist); expire.c keeps the segments in a heap by
+ * due time, frees a whole segment once max_exp <= now (O(1): its slots
+ * die by epoch) and sweeps the mixed ones (young segments, TTL slots that
+ * collide, EXPIRE in place) item by item, queueing sparse results for
+ * compaction; so nothing expires early and expired memory comes back
+ * within about a second. Reads check each item's own expiry. A copy job
+ * steps over expired items without an index lookup: when the source is
+ * dropped, the ones still live die by epoch and are counted as expired.
  *
  * Eviction (policy generational, at maxmemory - headroom): a JOB_EVICT
  * merges the merge_n oldest old segments, keeping items with freq > 0
@@ -31,24 +36,27 @@
  * next merge. Without ghosts or access bits this is FIFO; with them it is
  * S3-FIFO-like (measured in test_engine_missratio: fewer misses than an
  * exact LRU holding the same bytes). JOB_COMPACT uses the same copy to
- * merge sparse segments (deletes, overwrites) keeping everything; sources
- * are freed as soon as they are read, so it overshoots memory by at most
- * one segment. A set that finds no room does bounded inline work (expiry
- * scan) then drops one whole victim segment. Under noeviction nothing
+ * merge sparse segments (deletes, overwrites, sweeps) keeping everything;
+ * sources are freed as soon as they are read, so it overshoots memory by
+ * at most one segment; a single sparse source may go into the open merge
+ * target. Under noeviction nothing
  * live is ever dropped: writers leave one segment for compaction and sets
- * fail with OH_NOMEM.
+ * fail with OH_NOMEM. A writer that needs memory does bounded work: it
+ * frees up to INLINE_WHOLE due whole segments from the expiry heap, then
+ * (policy generational) drops one victim segment; up to 16 tries.
  *
  * Invariants: seg.live_items counts the index slots pointing into the
- * segment; eng.count is their sum. A job's sources and target are `busy`
- * and never victims. A pinned segment is never reused: dropping it retires
- * it (freed on the last release); a job never moves a large value out of a
- * pinned segment.
+ * segment, seg.live_ttl those of them with an expiry; eng.count and
+ * eng.ttl_count are their sums over the generations. A job's sources and target
+ * are `busy` and never victims. A pinned segment is never reused: dropping it
+ * retires it (freed on the last release); a job never moves a large value out
+ * of a pinned segment.
  *
  * Cost and budget: every job is a cursor (segment, offset) advanced item
- * by item; gen_step() charges ITEM_NS per item against the caller's budget
- * (estimated, the engine never reads the clock), so a step of 50 us copies
- * about 250 items. Dropping a segment is O(1) plus freeing its large
- * values.
+ * by item; gen_step() charges ITEM_NS per live item (SKIP_NS per expired
+ * one) against the caller's budget (estimated, the engine never reads the
+ * clock), after giving expiry up to half of it. Dropping a segment is O(1) plus
+ * freeing its large values.
  *
  * Rejected: per-item LRU links (16 B/item, a write on every hit); slab
  * size classes (calcify after a size shift); eager removal of index slots
@@ -802,8 +810,7 @@ start_compact(oh_time now, uint32_t n, int64_t *cost)
             break;
         }
     }
-    for (uint32_t i = 0; i < n && i < nids && eng.job.nsrc < eng.merge_n;
-         i++) {
+    for (uint32_t i = 0; i < n && i < nids && eng.job.nsrc < eng.merge_n; i++) {
         if (eng.compact_cursor >= nids) {
             eng.compact_cursor = 0;
         }

@@ -238,6 +238,7 @@ seg_reset(struct seg *s, seg_state state, oh_time now)
     s->max_exp = 0;
     s->sorted = 1;
     s->cand = 0;
+    s->sweepq = 0;
     s->heap_pos = 0;
     s->sweep_from = 0;
     s->live_ttl = 0;

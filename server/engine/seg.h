@@ -54,6 +54,7 @@ struct seg {
     uint8_t sorted;      /* expiries never decrease with the offset (no
                             expiry counting as +inf); see expire.c */
     uint8_t cand;        /* queued as a compaction candidate */
+    uint8_t sweepq;      /* queued for an expiry sweep */
     uint32_t heap_pos;   /* 1 + position in the expiry heap, 0 if absent */
     uint32_t sweep_from; /* items before this offset are all dead */
     uint32_t live_ttl;   /* live items that have an expiry */

@@ -1,5 +1,5 @@
 /*
- * ohload.c -- the load generator behind tests/bench/*.sh.
+ * ohload.c -- the load generator behind the tests/bench scripts.
  *
  * One binary, libc only, that speaks RESP (offheapd, redis-server) and the
  * memcached text protocol, so every peer sees the same requests from the
@@ -587,11 +587,11 @@ req_exists(struct conn *c, const char *prefix, uint64_t id, unsigned n)
 
 /* ---- replies ---- */
 
-enum rtype { R_OK, R_NIL, R_VAL, R_INT, R_ERR };
+enum rtype { RP_OK, RP_NIL, RP_VAL, RP_INT, RP_ERR };
 
 struct reply {
     enum rtype type;
-    const char *p; /* R_VAL data, R_ERR text; BORROWED until conn_fill() */
+    const char *p; /* RP_VAL data, RP_ERR text; BORROWED until conn_fill() */
     size_t len;
     long long i;
 };
@@ -617,29 +617,29 @@ parse_resp(const char *p, size_t n, struct reply *r)
     r->len = line >= 3 ? line - 3 : 0;
     switch (p[0]) {
     case '+':
-        r->type = R_OK;
+        r->type = RP_OK;
         return (long)line;
     case '-':
-        r->type = R_ERR;
+        r->type = RP_ERR;
         return (long)line;
     case ':':
-        r->type = R_INT;
+        r->type = RP_INT;
         r->i = strtoll(p + 1, NULL, 10);
         return (long)line;
     case '_':
-        r->type = R_NIL;
+        r->type = RP_NIL;
         return (long)line;
     case '$':
     case '=': {
         long long len = strtoll(p + 1, NULL, 10);
         if (len < 0) {
-            r->type = R_NIL;
+            r->type = RP_NIL;
             return (long)line;
         }
         if (n < line + (size_t)len + 2) {
             return 0;
         }
-        r->type = R_VAL;
+        r->type = RP_VAL;
         r->p = p + line;
         r->len = (size_t)len;
         return (long)(line + (size_t)len + 2);
@@ -666,7 +666,7 @@ parse_mc(const char *p, size_t n, struct reply *r)
         if (n < line + len + 2 + 5) {
             return 0;
         }
-        r->type = R_VAL;
+        r->type = RP_VAL;
         r->p = p + line;
         r->len = len;
         return (long)(line + len + 2 + 5); /* data \r\n END\r\n */
@@ -676,18 +676,18 @@ parse_mc(const char *p, size_t n, struct reply *r)
         if (end == NULL) {
             return 0;
         }
-        r->type = R_VAL;
+        r->type = RP_VAL;
         r->len = (size_t)(end - p);
         return (long)(r->len + 5);
     }
     if (starts(p, n, "END") || starts(p, n, "NOT_FOUND") ||
         starts(p, n, "EN") || starts(p, n, "NOT_STORED")) {
-        r->type = R_NIL;
+        r->type = RP_NIL;
     } else if (starts(p, n, "ERROR") || starts(p, n, "CLIENT_ERROR") ||
                starts(p, n, "SERVER_ERROR")) {
-        r->type = R_ERR;
+        r->type = RP_ERR;
     } else {
-        r->type = R_OK; /* STORED DELETED HD OK */
+        r->type = RP_OK; /* STORED DELETED HD OK */
     }
     return (long)line;
 }
@@ -728,11 +728,11 @@ static bool
 tally_get(struct tally *t, const struct reply *r, uint64_t id)
 {
     t->ops++;
-    if (r->type == R_ERR) {
+    if (r->type == RP_ERR) {
         t->errors++;
         return false;
     }
-    if (r->type != R_VAL) {
+    if (r->type != RP_VAL) {
         t->misses++;
         return false;
     }
@@ -748,12 +748,12 @@ static void
 tally_other(struct tally *t, const struct reply *r)
 {
     t->ops++;
-    if (r->type == R_ERR) {
+    if (r->type == RP_ERR) {
         t->errors++;
-    } else if (r->type == R_NIL || (r->type == R_INT && r->i == 0)) {
+    } else if (r->type == RP_NIL || (r->type == RP_INT && r->i == 0)) {
         t->misses++;
     } else {
-        t->hits += r->type == R_INT ? (uint64_t)r->i : 1;
+        t->hits += r->type == RP_INT ? (uint64_t)r->i : 1;
     }
 }
 
@@ -833,10 +833,16 @@ stat_get(struct conn *c, const char *name, char *out, size_t cap)
     } else if (items) {
         name = "curr_items";
     }
-    put_s(c, mc ? "stats\r\n" : "*2\r\n$4\r\nINFO\r\n$3\r\nall\r\n");
+    if (mc) {
+        put_s(c, "stats\r\n");
+    } else if (strcmp(name, "used_memory") == 0) {
+        put_s(c, "*2\r\n$4\r\nINFO\r\n$6\r\nmemory\r\n");
+    } else {
+        put_s(c, "*2\r\n$4\r\nINFO\r\n$3\r\nall\r\n");
+    }
     conn_flush(c, false);
     reply_read(c, &r);
-    if (r.type == R_VAL) {
+    if (r.type == RP_VAL) {
         field_in(r.p, r.len, name, out, cap);
     }
     return strtoull(out, NULL, 10);
@@ -868,7 +874,7 @@ load_req(struct conn *c, uint64_t id, uint64_t last)
     size_t kl;
     if (strcmp(o.op, "exists") == 0) {
         uint64_t n = last - id < EXISTS_GROUP ? last - id : EXISTS_GROUP;
-        return req_exists(c, o.prefix, id, (unsigned)n);
+        return req_exists(c, o.prefix, id, mc ? 1 : (unsigned)n);
     }
     kl = key_fmt(k, o.prefix, id);
     if (strcmp(o.op, "set") == 0) {
@@ -924,6 +930,9 @@ mode_load(void)
     double secs = (double)(mono_ns() - t0) / 1e9;
     for (unsigned i = 0; i < o.conns; i++) {
         conn_close(&cs[i]);
+    }
+    if (exists) {
+        t.misses = o.keys - t.hits; /* RESP EXISTS replies count keys */
     }
     printf("op=%s keys=%llu secs=%.3f rate=%.0f hits=%llu misses=%llu "
            "bad=%llu errors=%llu\n",
@@ -1006,20 +1015,20 @@ zipf_rank(const struct stream *s)
 static uint64_t
 stream_next(struct stream *s, bool *scan)
 {
-    bool is_scan = strcmp(o.workload, "scan") == 0;
     *scan = false;
-    if (is_scan && s->hot_left == 0 && s->scan_left == 0) {
-        s->scan_left = o.scan_len;
-        s->hot_left = (uint64_t)((double)o.scan_len * (1 - o.scan_frac) /
-                                 o.scan_frac);
-    }
-    if (is_scan && s->scan_left > 0 && s->hot_left == 0) {
-        s->scan_left--;
-        s->n++;
-        *scan = true;
-        return o.keys + s->scan_pos++;
-    }
-    if (is_scan) {
+    if (strcmp(o.workload, "scan") == 0 && o.scan_frac > 0) {
+        if (s->hot_left == 0 && s->scan_left == 0) {
+            s->scan_left = o.scan_len;
+        }
+        if (s->scan_left > 0) {
+            if (--s->scan_left == 0) {
+                s->hot_left = (uint64_t)((double)o.scan_len *
+                                         (1 - o.scan_frac) / o.scan_frac);
+            }
+            s->n++;
+            *scan = true;
+            return o.keys + s->scan_pos++;
+        }
         s->hot_left--;
     }
     uint64_t rank = zipf_rank(s);
@@ -1095,7 +1104,7 @@ lookaside(struct conn *c, struct batch *b, const char *prefix,
     conn_flush(c, false);
     for (unsigned i = 0; i < sets; i++) {
         reply_read(c, &r);
-        rt->set_errors += r.type == R_ERR;
+        rt->set_errors += r.type == RP_ERR;
     }
     rt->sets += sets;
 }
@@ -1432,7 +1441,6 @@ mode_probe(void)
     if (p->due == NULL || p->due_id == NULL) {
         die("out of memory");
     }
-    o.val_max = o.val_max > o.bg_val ? o.val_max : o.bg_val;
     conn_open(&p->pc);
     if (bg) {
         conn_open(&p->bc);
@@ -1510,12 +1518,12 @@ expiry_tick(struct conn *c, uint64_t t_ms, struct expiry_sample *s,
     uint64_t exp_hits = 0, exp_miss = 0;
     for (uint64_t i = 0; i < o.sample; i++) {
         reply_read(c, &r);
-        exp_hits += r.type == R_VAL;
-        exp_miss += r.type != R_VAL;
+        exp_hits += r.type == RP_VAL;
+        exp_miss += r.type != RP_VAL;
     }
     for (uint64_t i = 0; i < o.sample && o.live_keys > 0; i++) {
         reply_read(c, &r);
-        et->live_miss += r.type != R_VAL;
+        et->live_miss += r.type != RP_VAL;
     }
     if (sent > t_ms) {
         et->served_after += exp_hits;

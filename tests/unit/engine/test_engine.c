@@ -386,6 +386,164 @@ test_engine_expired_memory_returns(void **state)
     assert_true(engine_metrics_get()->engine_step_max_us <= 60);
 }
 
+/* One server tick (ev.c): up to 20 steps of 50 us while work remains. */
+static void
+tick(oh_time now)
+{
+    for (int i = 0; i < 20 && engine_step(now, 50); i++) {
+    }
+}
+
+static uint64_t
+ttl_keys(void)
+{
+    return engine_metrics_get()->engine_keys_with_ttl_curr;
+}
+
+/* The integration test's case: short TTLs next to keys without one, all in
+ * the open young segment, no memory limit. */
+static void
+test_engine_expiry_open_young(void **state)
+{
+    (void)state;
+    char k[32];
+    for (int i = 0; i < 200; i++) {
+        snprintf(k, sizeof(k), "tmp:%d", i);
+        assert_int_equal(set_str(k, "v", T0 + 50, 0, T0), 1);
+    }
+    for (int i = 0; i < 5; i++) {
+        snprintf(k, sizeof(k), "keep:%d", i);
+        assert_int_equal(set_str(k, "v", 0, 0, T0), 1);
+    }
+    assert_int_equal(ttl_keys(), 200);
+    oh_time now = T0;
+    for (; now < T0 + 50; now += 10) {
+        tick(now);
+        assert_int_equal(engine_count(), 205); /* nothing early */
+    }
+    for (; now <= T0 + 50 + 200 && engine_count() != 5; now += 10) {
+        tick(now);
+    }
+    assert_int_equal(engine_count(), 5);
+    assert_int_equal(ttl_keys(), 0);
+    assert_true(engine_metrics_get()->engine_expired_swept == 200);
+    for (int i = 0; i < 5; i++) {
+        snprintf(k, sizeof(k), "keep:%d", i);
+        assert_int_equal(has(k, "v", now), 1);
+    }
+}
+
+static void
+key_of_n(char *k, int i)
+{
+    snprintf(k, 32, "m:%07d", i);
+}
+
+/* Mixed expiries in one segment (sorted and not): each key goes at its
+ * own expiry, never before, and the count follows within about 1 s. */
+static void
+test_engine_expiry_mixed_segment(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    char k[32];
+    /* i % 3: 0 no TTL, 1 TTL of 100 + i/10 ms (unsorted by the shuffle
+     * below), 2 TTL 1 h */
+    for (int i = 0; i < N; i++) {
+        key_of_n(k, i);
+        oh_time exp = i % 3 == 0   ? OH_TIME_NONE
+                      : i % 3 == 1 ? T0 + 100 + (N - i) / 10
+                                   : T0 + 3600 * 1000;
+        assert_int_equal(set_str(k, "value", exp, 0, T0), 1);
+    }
+    assert_int_equal(ttl_keys(), 2 * N / 3);
+    oh_time last = T0 + 100 + N / 10;
+    for (oh_time now = T0; now <= last + 1100; now += 10) {
+        tick(now);
+        uint64_t want = 0;
+        for (int i = 0; i < N; i++) {
+            oh_time exp = i % 3 != 1 ? 0 : T0 + 100 + (N - i) / 10;
+            want += exp == 0 || exp > now;
+        }
+        /* never fewer than the live keys; at most 1.1 s behind */
+        assert_true(engine_count() >= want);
+        if (now >= last + 1100) {
+            assert_int_equal(engine_count(), want);
+        }
+        for (int i = 1; i < N; i += 97) {
+            key_of_n(k, i);
+            oh_time exp = i % 3 != 1 ? 0 : T0 + 100 + (N - i) / 10;
+            struct engine_item it;
+            int rc = engine_peek(k, strlen(k), now, &it);
+            assert_int_equal(rc, exp == 0 || exp > now ? 1 : 0);
+            if (rc == 1) {
+                engine_release(&it);
+            }
+        }
+    }
+    assert_int_equal(engine_count(), 2 * N / 3);
+    assert_int_equal(ttl_keys(), N / 3);
+}
+
+/* Old segments whose items get a shorter expiry in place (unsorted, mixed
+ * with live ones): the count drops and the memory returns (compaction),
+ * with no memory limit. */
+static void
+test_engine_expiry_old_mixed_memory(void **state)
+{
+    (void)state;
+    enum { N = 150000 };
+    char k[32], v[64];
+    memset(v, 'x', 60);
+    v[60] = 0;
+    oh_time now = T0;
+    for (int i = 0; i < N; i++) {
+        key_of_n(k, i);
+        assert_int_equal(set_str(k, v, T0 + 3600 * 1000, 0, now), 1);
+        if (i % 1000 == 999) {
+            tick(now);
+            now += 10;
+        }
+    }
+    for (int i = 0; i < 200; i++, now += 10) {
+        tick(now);
+    }
+    oh_time at = now + 500;
+    /* two keys in three get a short expiry in place, one loses its TTL */
+    for (int i = 0; i < N; i++) {
+        key_of_n(k, i);
+        oh_time e = i % 3 == 0 ? OH_TIME_NONE : at;
+        assert_int_equal(engine_expire(k, strlen(k), e, now), 1);
+    }
+    assert_int_equal(ttl_keys(), N - N / 3);
+    struct engine_memory m0, m1;
+    engine_memory(&m0);
+    for (; now < at; now += 10) {
+        tick(now);
+    }
+    assert_int_equal(engine_count(), N);
+    for (; now <= at + 1000; now += 10) {
+        tick(now);
+    }
+    engine_memory(&m1);
+    print_message("  old mixed: count %llu, segments %llu -> %llu B, live "
+                  "%llu -> %llu B\n",
+                  (unsigned long long)engine_count(),
+                  (unsigned long long)(m0.used_bytes - m0.index_bytes),
+                  (unsigned long long)(m1.used_bytes - m1.index_bytes),
+                  (unsigned long long)m0.live_bytes,
+                  (unsigned long long)m1.live_bytes);
+    assert_int_equal(engine_count(), N / 3);
+    assert_int_equal(ttl_keys(), 0);
+    /* the dead two thirds came back, up to a few partly filled segments */
+    assert_true(m1.used_bytes - m1.index_bytes <=
+                m1.live_bytes + 4 * 1024 * 1024);
+    for (int i = 0; i < N; i += 7) {
+        key_of_n(k, i);
+        assert_int_equal(has(k, v, now), i % 3 == 0 ? 1 : 0);
+    }
+}
+
 static int
 setup_limit(void **state)
 {
@@ -629,6 +787,9 @@ main(void)
         T(test_engine_scan_during_resize),
         T(test_engine_random),
         T(test_engine_expired_memory_returns),
+        T(test_engine_expiry_open_young),
+        T(test_engine_expiry_mixed_segment),
+        T(test_engine_expiry_old_mixed_memory),
         T(test_engine_compaction_reclaims),
         T(test_engine_metrics_table),
 #undef T

@@ -18,6 +18,9 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/expire.h"
+#include "engine/gen.h"
+#include "engine/index.h"
 
 #define T0 ((oh_time)1700000000000) /* ms */
 
@@ -241,17 +244,15 @@ test_engine_bench_m2_mixed(void **state)
             first_done = (double)(now - at);
         }
         if ((now - at) % 200 == 0) {
-            uint64_t held = seg_bytes(&m) > m.live_bytes
-                                ? seg_bytes(&m) - m.live_bytes
-                                : 0;
-            print_message("    T+%4lld ms: count %llu, used %.1f MB "
-                          "(segments %.1f, live %.1f, not live %.1f MB = "
-                          "%.2f %% of the expired bytes)\n",
-                          (long long)(now - at),
-                          (unsigned long long)engine_count(),
-                          m.used_bytes / 1e6, seg_bytes(&m) / 1e6,
-                          m.live_bytes / 1e6, held / 1e6,
-                          100.0 * (double)held / (double)expired_bytes);
+            uint64_t held =
+                seg_bytes(&m) > m.live_bytes ? seg_bytes(&m) - m.live_bytes : 0;
+            print_message(
+                "    T+%4lld ms: count %llu, used %.1f MB "
+                "(segments %.1f, live %.1f, not live %.1f MB = "
+                "%.2f %% of the expired bytes)\n",
+                (long long)(now - at), (unsigned long long)engine_count(),
+                m.used_bytes / 1e6, seg_bytes(&m) / 1e6, m.live_bytes / 1e6,
+                held / 1e6, 100.0 * (double)held / (double)expired_bytes);
         }
         if (now - at == 1000) {
             uint64_t freed = seg_bytes(&m0) - seg_bytes(&m);
@@ -269,12 +270,163 @@ test_engine_bench_m2_mixed(void **state)
     engine_teardown();
 }
 
+/* ---- calibration of the per-operation cost estimates ---- */
+
+/* Wall time against charged (estimated) time of one kind of slice. */
+struct calib {
+    const char *what;
+    double wall_ns, charged_ns, worst_us;
+    int calls;
+    double *log; /* wall us of each slice */
+};
+
+static int cmp_double(const void *a, const void *b);
+
+static void
+calib_add(struct calib *c, double wall_us, int64_t charged_ns)
+{
+    if (charged_ns <= 0 && wall_us < 1) {
+        return;
+    }
+    c->wall_ns += wall_us * 1000;
+    c->charged_ns += (double)charged_ns;
+    c->worst_us = wall_us > c->worst_us ? wall_us : c->worst_us;
+    if (c->log == NULL) {
+        c->log = malloc(sizeof(double) << 20);
+    }
+    if (c->calls < (1 << 20)) {
+        c->log[c->calls] = wall_us;
+    }
+    c->calls++;
+}
+
+static void
+calib_report(const struct calib *c)
+{
+    if (c->calls == 0) {
+        return;
+    }
+    int n = c->calls < (1 << 20) ? c->calls : (1 << 20);
+    qsort(c->log, (size_t)n, sizeof(double), cmp_double);
+    print_message("  calib %-16s %6d slices of 50 us: wall/charged %.2f, "
+                  "mean %.1f p50 %.1f p99 %.1f p99.9 %.1f max %.1f us\n",
+                  c->what, c->calls, c->wall_ns / c->charged_ns,
+                  c->wall_ns / 1000 / c->calls, c->log[n / 2],
+                  c->log[n * 99 / 100], c->log[n * 999 / 1000],
+                  c->worst_us);
+}
+
+typedef bool step_fn(oh_time now, int64_t *budget);
+
+/* gen_step without its expiry share. */
+static bool
+gen_only(oh_time now, int64_t *budget)
+{
+    return gen_step(now, budget);
+}
+
+static bool
+expire_step_none(oh_time now, int64_t *budget)
+{
+    return gen_step(now, budget);
+}
+
+static bool
+ix_step(oh_time now, int64_t *budget)
+{
+    (void)now;
+    return index_step(budget);
+}
+
+/* Runs one 50 us slice of fn and accounts it in c. */
+static bool
+calib_slice(struct calib *c, step_fn *fn, oh_time now)
+{
+    int64_t budget = 50000;
+    double t = now_us();
+    bool more = fn(now, &budget);
+    calib_add(c, now_us() - t, 50000 - budget);
+    return more;
+}
+
+static void
+test_engine_bench_calibrate(void **state)
+{
+    (void)state;
+    struct oh_config cfg;
+    cfg_default(&cfg);
+    const char *env = getenv("OH_BENCH_ITEMS");
+    int n = env != NULL ? atoi(env) : 1000000;
+    struct calib grow = {"index grow", 0, 0, 0, 0};
+    struct calib sweep = {"index sweep", 0, 0, 0, 0};
+    struct calib shrink = {"index shrink", 0, 0, 0, 0};
+    struct calib scav = {"gen scavenge", 0, 0, 0, 0};
+    struct calib expsw = {"expire sweep", 0, 0, 0, 0};
+    struct calib comp = {"gen compact", 0, 0, 0, 0};
+    struct calib merge = {"gen evict merge", 0, 0, 0, 0};
+    assert_int_equal(engine_setup(&cfg), 0);
+    char k[16], v[128];
+    memset(v, 'v', sizeof(v));
+    oh_time now = T0;
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof(k), "k%011d", i);
+        engine_set(k, 12, v, 32, T0 + 3600 * 1000, 0, now);
+        if (i % 1000 == 999) {
+            struct index_stats st;
+            index_stats_get(&st);
+            calib_slice(st.rehashing ? &grow : &sweep, ix_step, now);
+            if (eng.job.kind != JOB_NONE || eng.young.n > 2) {
+                calib_slice(&scav, expire_step_none, now);
+            }
+        }
+    }
+    for (int i = 0; i < 20000 && calib_slice(&scav, gen_only, now); i++) {
+    }
+    for (int i = 0; i < 200; i++) {
+        calib_slice(&sweep, ix_step, now);
+    }
+    /* sweeps: two keys in three get an earlier expiry in place */
+    oh_time at = now + 100;
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof(k), "k%011d", i);
+        if (i % 3 != 0) {
+            engine_expire(k, 12, at, now);
+        }
+    }
+    now = at;
+    while (calib_slice(&expsw, expire_step, now)) {
+    }
+    for (int i = 0; i < 100000 && calib_slice(&comp, gen_only, now); i++) {
+    }
+    for (int i = 0; i < 20000 && calib_slice(&shrink, ix_step, now); i++) {
+    }
+    engine_teardown();
+    /* merges under a limit */
+    cfg.maxmemory = 64ull << 20;
+    assert_int_equal(engine_setup(&cfg), 0);
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof(k), "k%011d", i);
+        engine_set(k, 12, v, 100, OH_TIME_NONE, 0, now);
+        if (i % 500 == 499) {
+            calib_slice(&merge, gen_only, now);
+        }
+    }
+    engine_teardown();
+    struct calib *all[] = {&grow, &sweep, &shrink, &scav,
+                           &expsw, &comp, &merge};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        calib_report(all[i]);
+        free(all[i]->log);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_engine_bench_m1_m2_m5),
         cmocka_unit_test(test_engine_bench_m2_mixed),
+        cmocka_unit_test(test_engine_bench_calibrate),
     };
     return cmocka_run_group_tests_name("engine_bench", tests, NULL, NULL);
 }

@@ -324,13 +324,23 @@ op_flush(void)
 static void
 check_count(void)
 {
-    uint64_t live = 0;
+    uint64_t live = 0, ttl = 0;
     for (uint32_t id = 0; id < md.nkeys; id++) {
         live += model_live(id);
     }
     if (md.mode != MODE_EVICT) {
         assert_true(engine_count() >= live);
     }
+    /* exact once every key was looked at (expired ones met are removed):
+     * DBSIZE and INFO keyspace expires= */
+    live = 0;
+    for (uint32_t id = 0; id < md.nkeys; id++) {
+        sync_evicted(id);
+        live += model_live(id);
+        ttl += model_live(id) && md.e[id].exp != OH_TIME_NONE;
+    }
+    assert_int_equal(engine_count(), live);
+    assert_int_equal(engine_metrics_get()->engine_keys_with_ttl_curr, ttl);
 }
 
 static void
@@ -408,6 +418,9 @@ run_model(model_mode mode, uint64_t maxmemory, uint32_t nkeys, uint64_t seed)
         advance();
         if (i % 100000 == 99999) {
             op_scan();
+            check_count();
+        }
+        if (i % 20000 == 10000) {
             check_count();
         }
         if (rndn(200000) == 0) {
