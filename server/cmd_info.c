@@ -154,36 +154,41 @@ info_clients(struct text *t)
                 conn_count(), cfg.maxclients, max_in, max_out);
 }
 
+/* used_memory is the bytes of segments (and large values) holding entries,
+ * live or dead; the index is reported apart, and both count against
+ * maxmemory (maxmemory_used). */
 static void
 info_memory(struct text *t)
 {
     struct engine_memory m;
     engine_memory(&m);
+    uint64_t used = m.used_bytes - m.index_bytes;
     static uint64_t peak;
     uint64_t rss = rss_bytes();
-    if (m.used_bytes > peak) {
-        peak = m.used_bytes;
+    if (used > peak) {
+        peak = used;
     }
     char h_used[32], h_rss[32], h_peak[32], h_max[32];
-    human_bytes(h_used, sizeof(h_used), m.used_bytes);
+    human_bytes(h_used, sizeof(h_used), used);
     human_bytes(h_rss, sizeof(h_rss), rss);
     human_bytes(h_peak, sizeof(h_peak), peak);
     human_bytes(h_max, sizeof(h_max), cfg.maxmemory);
-    double frag = m.used_bytes ? (double)rss / (double)m.used_bytes : 0.0;
+    double frag = used ? (double)rss / (double)used : 0.0;
     text_printf(t,
                 "used_memory:%" PRIu64 "\r\nused_memory_human:%s\r\n"
                 "used_memory_rss:%" PRIu64 "\r\nused_memory_rss_human:%s\r\n"
                 "used_memory_peak:%" PRIu64 "\r\nused_memory_peak_human:%s\r\n"
                 "used_memory_dataset:%" PRIu64 "\r\n"
+                "used_memory_index:%" PRIu64 "\r\n"
+                "maxmemory_used:%" PRIu64 "\r\n"
                 "heap_total:%" PRIu64 "\r\nheap_used:%" PRIu64 "\r\n"
-                "engine_index_bytes:%" PRIu64 "\r\n"
                 "allocator_allocated:%" PRIu64 "\r\n"
                 "allocator_resident:%" PRIu64 "\r\n"
                 "maxmemory:%" PRIu64 "\r\nmaxmemory_human:%s\r\n"
                 "maxmemory_policy:%s\r\nmem_fragmentation_ratio:%.2f\r\n"
                 "mem_allocator:jemalloc\r\n",
-                m.used_bytes, h_used, rss, h_rss, peak, h_peak, m.live_bytes,
-                m.reserved_bytes, m.live_bytes, m.index_bytes,
+                used, h_used, rss, h_rss, peak, h_peak, m.live_bytes,
+                m.index_bytes, m.used_bytes, m.reserved_bytes, m.live_bytes,
                 jemalloc_stat("stats.allocated"),
                 jemalloc_stat("stats.resident"), cfg.maxmemory, h_max,
                 cfg.maxmemory_policy, frag);
@@ -383,7 +388,7 @@ memory_stats(struct conn *c)
     reply_bulk_cstr(c, "peak.allocated");
     reply_int(c, (long long)jemalloc_stat("stats.allocated"));
     reply_bulk_cstr(c, "total.allocated");
-    reply_int(c, (long long)m.used_bytes);
+    reply_int(c, (long long)(m.used_bytes - m.index_bytes));
     reply_bulk_cstr(c, "dataset.bytes");
     reply_int(c, (long long)m.live_bytes);
     reply_bulk_cstr(c, "keys.count");

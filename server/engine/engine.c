@@ -17,8 +17,12 @@
  * not reused until engine_release(); eng.count equals the number of live
  * slots.
  * Cost: get/set are one index lookup plus one append; no call does work
- * proportional to the key count except engine_flush and engine_random on a
- * sparse table.
+ * proportional to the key count: engine_flush swaps in a fresh index and
+ * the old one is freed by later steps; engine_random tries 64 random
+ * buckets, then walks at most 4096 from where its last walk stopped.
+ * engine_step fills STEP_FILL_PCT of its budget with estimated work (the
+ * estimates are means, calibrated by test_engine_bench; the rest is room
+ * for their spread: cache misses, page faults, free()).
  * Rejected: copying values out on get (zero-copy views with segment pins
  * cost one counter per read instead).
  */
@@ -36,6 +40,7 @@
 #define INDEX_LOG2_START 4
 #define STEP_INDEX_SHARE 4    /* the index gets 1/4 of a step's budget first */
 #define TRIM_NS          4000 /* per 64 KiB of pool memory given back (madvise) */
+#define STEP_FILL_PCT    60 /* share of budget_us filled with estimated work */
 
 static struct {
     uint64_t stale_base, passes_base; /* index counters at the last reset */
@@ -517,9 +522,13 @@ engine_step(oh_time now, unsigned budget_us)
     if (!eng.ready) {
         return false;
     }
-    int64_t start = (int64_t)budget_us * 1000;
+    /* the estimates are means; STEP_FILL_PCT leaves room for the spread */
+    int64_t start = (int64_t)budget_us * 1000 * STEP_FILL_PCT / 100;
     int64_t budget = start;
-    int64_t share = start / STEP_INDEX_SHARE;
+    uint32_t keep = 2 + seg_used() / 32;
+    bool trim = seg_free() > keep;
+    budget -= trim ? TRIM_NS : 0; /* one madvise reserved for the end */
+    int64_t share = budget / STEP_INDEX_SHARE;
     int64_t share0 = share;
     bool more = index_step(&share);
     budget -= share0 - share;
@@ -528,8 +537,9 @@ engine_step(oh_time now, unsigned budget_us)
         more = index_step(&budget) || more;
     }
     index_set_ghost_window(eng.count + 1024);
-    uint32_t chunks = budget > 0 ? 1 + (uint32_t)(budget / TRIM_NS) : 1;
-    budget -= (int64_t)seg_trim(2 + seg_used() / 32, chunks) * TRIM_NS;
+    uint32_t chunks =
+        (trim ? 1 : 0) + (budget > TRIM_NS ? (uint32_t)(budget / TRIM_NS) : 0);
+    budget -= (int64_t)seg_trim(keep, chunks) * TRIM_NS - (trim ? TRIM_NS : 0);
     int64_t done = start - budget;
     uint64_t us = done > 0 ? (uint64_t)done / 1000 : 0;
     INCR(&eng.m, engine_steps);

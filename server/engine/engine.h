@@ -84,9 +84,12 @@ int engine_touch(const char *key, size_t klen, oh_time now);
 size_t engine_usage(const char *key, size_t klen, oh_time now);
 
 /* Returns the number of live entries. May still count entries that expired
- * but have not been reclaimed yet (as Redis's DBSIZE does). */
+ * but have not been reclaimed yet (as Redis's DBSIZE does), for about a
+ * second at most while engine_step() runs. */
 uint64_t engine_count(void);
-/* Removes every entry; pinned memory is freed when its pin is released. */
+/* Removes every entry in O(1) + O(segments): the old index is freed by
+ * later engine_step() calls; pinned memory is freed when its pin is
+ * released. */
 void engine_flush(void);
 
 /* Calls fn(arg, key, klen, expire_at) for a batch of live entries starting
@@ -100,7 +103,10 @@ typedef void engine_scan_fn(void *arg, const char *key, size_t klen,
                             oh_time expire_at);
 uint64_t engine_scan(uint64_t cursor, size_t count, oh_time now,
                      engine_scan_fn *fn, void *arg);
-/* Picks a random live entry. Returns 1 with a PINNED view, 0 if empty. */
+/* Picks a random live entry. Returns 1 with a PINNED view, 0 if empty.
+ * Bounded work: on a very sparse index (a mass delete the index has not
+ * shrunk from yet) it may return 0 while entries exist; calling again
+ * resumes the search. */
 int engine_random(oh_time now, uint64_t seed, struct engine_item *out);
 
 /* Runs background work (expiry, promotion, eviction, compaction, index
@@ -117,7 +123,8 @@ struct engine_memory {
     uint64_t used_bytes;     /* bytes of segments holding entries, live or
                                 dead, plus large-value allocations and the
                                 index: what counts against maxmemory
-                                (used_memory) */
+                                (INFO maxmemory_used; INFO used_memory is
+                                this less index_bytes) */
     uint64_t live_bytes;     /* bytes of live entries (headers, keys, values) */
     uint64_t reserved_bytes; /* memory taken from the allocator, incl. free
                                 segments and the index (heapTotal) */

@@ -18,7 +18,9 @@
  *   whole?  all expired (no persistent item, max_exp <= now): drop it, O(1)
  *           will be soon (max_exp <= now + WHOLE_WAIT_MS): wait for that
  *           no live item left: drop it, O(1)
- *   else    sweep: walk its items from sweep_from in slices; an expired
+ *   else    queue it for a sweep (whole frees of other due segments go
+ *           first: they are O(1)), then sweep: walk its items from
+ *           sweep_from in slices; an expired
  *           item is looked up and removed from the index if live;
  *           unexpired items cost only a parse (no lookup)
  *   after   empty: drop; live bytes < SWEEP_SPARSE_PCT: queue it for
@@ -66,19 +68,19 @@
 #include "item.h"
 #include "seg.h"
 
-#define WHOLE_WAIT_MS    1000 /* wait this long for a whole-segment free */
-#define SWEEP_GAP_MIN_MS 100  /* least time between sweeps of a segment */
-#define SWEEP_GAP_MAX_MS 1000 /* most time between sweeps of a segment */
-#define BUSY_RETRY_MS    50   /* a job's source or target: look again */
-#define SWEEP_SPARSE_PCT                                                       \
-    50                     /* live share below which a swept segment           \
-                              is compacted */
-#define SWEEP_ITEM_NS 25   /* per item parsed by a sweep */
-#define SWEEP_KILL_NS 180  /* per expired item looked up and removed */
-#define HEAP_NS       60   /* per heap operation */
-#define CAND_MAX      256  /* compaction candidates queued */
-#define SWEEPQ_MAX    1024 /* due segments queued for a sweep */
-#define EXP_NEVER     INT64_MAX
+/* clang-format off */
+#define WHOLE_WAIT_MS    1000 /* ms to wait for a whole-segment free */
+#define SWEEP_GAP_MIN_MS 100  /* least ms between sweeps of a segment */
+#define SWEEP_GAP_MAX_MS 1000 /* most ms between sweeps of a segment */
+#define BUSY_RETRY_MS    50   /* ms: a job's source or target, look again */
+#define SWEEP_SPARSE_PCT 50   /* live %: below it a swept seg is compacted */
+#define SWEEP_ITEM_NS    30   /* per item parsed by a sweep */
+#define SWEEP_KILL_NS    240  /* per expired item looked up and removed */
+#define HEAP_NS          60   /* per heap operation */
+#define CAND_MAX         256  /* compaction candidates queued */
+#define SWEEPQ_MAX       1024 /* due segments queued for a sweep */
+#define EXP_NEVER        INT64_MAX
+/* clang-format on */
 
 struct sweep {
     uint32_t id;      /* segment being swept, SEG_NIL if none */

@@ -35,27 +35,28 @@
  * the rest is dropped. The last, partly filled target stays open for the
  * next merge. Without ghosts or access bits this is FIFO; with them it is
  * S3-FIFO-like (measured in test_engine_missratio: fewer misses than an
- * exact LRU holding the same bytes). JOB_COMPACT uses the same copy to
- * merge sparse segments (deletes, overwrites, sweeps) keeping everything;
- * sources are freed as soon as they are read, so it overshoots memory by
- * at most one segment; a single sparse source may go into the open merge
- * target. Under noeviction nothing
- * live is ever dropped: writers leave one segment for compaction and sets
- * fail with OH_NOMEM. A writer that needs memory does bounded work: it
- * frees up to INLINE_WHOLE due whole segments from the expiry heap, then
- * (policy generational) drops one victim segment; up to 16 tries.
+ * exact LRU holding the same bytes). JOB_COMPACT uses the same copy to merge
+ * sparse segments (deletes, overwrites, sweeps) keeping everything; sources
+ * are freed as soon as they are read, so it overshoots memory by at most one
+ * segment; a single sparse source may go into the open merge target. Short
+ * of memory, a compaction of sparse segments (live < 60 %) goes before an
+ * eviction merge: random overwrites leave dead bytes all along the log. Under
+ * noeviction nothing live is ever dropped: writers leave one segment for
+ * compaction and sets fail with OH_NOMEM. A writer that needs memory does
+ * bounded work: it frees up to INLINE_WHOLE due whole segments from the expiry
+ * heap, then (policy generational) drops one victim segment; up to 16 tries.
  *
- * Invariants: seg.live_items counts the index slots pointing into the
- * segment, seg.live_ttl those of them with an expiry; eng.count and
- * eng.ttl_count are their sums over the generations. A job's sources and target
- * are `busy` and never victims. A pinned segment is never reused: dropping it
- * retires it (freed on the last release); a job never moves a large value out
- * of a pinned segment.
+ * Invariants: seg.live_items counts the index slots pointing into the segment,
+ * seg.live_ttl those of them with an expiry; eng.count and eng.ttl_count are
+ * their sums over the generations. A job's sources and target are `busy` and
+ * never victims. A pinned segment is never reused: dropping it retires it
+ * (freed on the last release); a job never moves a large value out of a pinned
+ * segment.
  *
- * Cost and budget: every job is a cursor (segment, offset) advanced item
- * by item; gen_step() charges ITEM_NS per live item (SKIP_NS per expired
- * one) against the caller's budget (estimated, the engine never reads the
- * clock), after giving expiry up to half of it. Dropping a segment is O(1) plus
+ * Cost and budget: every job is a cursor (segment, offset) advanced item by
+ * item; gen_step() charges ITEM_NS per live item (SKIP_NS per expired one)
+ * against the caller's budget (estimated, the engine never reads the clock),
+ * after giving expiry up to half of it. Dropping a segment is O(1) plus
  * freeing its large values.
  *
  * Rejected: per-item LRU links (16 B/item, a write on every hit); slab
@@ -853,6 +854,12 @@ job_pick(oh_time now, int64_t *cost)
     if (!stuck && gen_young_bytes() > young_target() && start_scavenge()) {
         return;
     }
+    /* short of memory: squeeze dead bytes out of sparse segments first
+     * (overwrites leave them in the log), evict only if none is sparse */
+    if (over && (merge_open_fits(eng.seg_size / 4) || room_for(eng.seg_size)) &&
+        start_compact(now, 64, cost)) {
+        return;
+    }
     if (over && start_evict(now)) {
         return;
     }
@@ -883,7 +890,7 @@ bool
 gen_step(oh_time now, int64_t *budget)
 {
     int64_t cost = 0;
-    int64_t share = *budget / 2, share0 = share;
+    int64_t share = *budget * 3 / 4, share0 = share;
     bool due = expire_step(now, &share);
     *budget -= share0 - share;
     enforce_limit(budget);

@@ -42,8 +42,16 @@
  * dropped when a growing rehash meets them, and a tag collision only
  * misplaces one write in the old generation.
  *
+ * Shrink starts below SHRINK_LOAD used slots per bucket (a quarter of the
+ * growth load, so no resize ping-pong). index_flush() swaps in a 16-bucket
+ * table and queues the old ones in a graveyard that index_step() frees a
+ * bucket chain at a time and a 64 KiB chunk per munmap. index_random()
+ * tries RANDOM_PROBES random buckets, then walks RANDOM_WALK buckets from
+ * a cursor that the next call resumes.
+ *
  * Cost: lookup = one bucket line (+ chain) + one item line; rehash of one
- * chain ~ 8 key reads; sweep ~ 40 ns per bucket.
+ * chain ~ 8 key reads; sweep ~ 40 ns per bucket (REHASH_GROW_NS measured
+ * at ~190 ns per slot by test_engine_bench's calibration).
  * Rejected: open addressing with linear probing (cannot promise SCAN
  * across resizes without storing displacement); cuckoo (a displacement can
  * move a key behind the cursor); per-key chaining pointers (16+ B/key).
@@ -59,7 +67,7 @@
 #define BUCKET_SLOTS   7
 #define MIN_LOG2       4   /* smallest table: 16 buckets */
 #define GROW_LOAD      8   /* used slots per bucket that start a growth */
-#define REHASH_GROW_NS 150 /* per slot moved while growing (reads key) */
+#define REHASH_GROW_NS 190 /* per slot moved while growing (reads key) */
 #define REHASH_SLOT_NS 10  /* per slot moved while shrinking */
 #define BUCKET_NS      60  /* per bucket visited */
 
@@ -122,6 +130,12 @@ struct table {
 
 #define MAP_MIN_BUCKETS 1024 /* tables this large are mmap'd */
 #define UNMAP_BUCKETS   1024 /* given back per chunk as a rehash moves on */
+#define GRAVE_MAX       4    /* flushed tables waiting to be freed */
+#define OVF_FREE_NS     40   /* per overflow bucket freed */
+#define UNMAP_NS        8000 /* per UNMAP_BUCKETS chunk given back */
+#define SHRINK_LOAD     2    /* used slots per bucket below which it shrinks */
+#define RANDOM_PROBES   64   /* random buckets index_random tries */
+#define RANDOM_WALK     4096 /* buckets its fallback walk visits per call */
 
 static struct {
     struct table t[2];
@@ -134,20 +148,37 @@ static struct {
     uint64_t ghost_clock, ghost_window;
     uint64_t sweep; /* next t[0] bucket the sweep visits */
     uint64_t stale_killed, passes;
+    struct table grave[GRAVE_MAX]; /* flushed tables, freed by index_step */
+    uint64_t grave_pos[GRAVE_MAX]; /* next bucket of each to free */
+    unsigned ngrave;
+    uint64_t grave_ovf;     /* overflow buckets of the flushed tables */
+    uint64_t grave_buckets; /* buckets of the flushed tables not yet freed */
+    uint64_t rand_cursor;   /* where the bounded random walk resumes */
     bool ready;
 } ix;
+
+/* Frees the overflow chain of head; *count is the counter it belongs to.
+ * Returns the number freed. */
+static uint64_t
+ovf_free_chain(struct bucket *head, uint64_t *count)
+{
+    struct ovf *o = head->next;
+    uint64_t n = 0;
+    while (o != NULL) {
+        struct ovf *next = o->next;
+        free(o);
+        n++;
+        o = next;
+    }
+    head->next = NULL;
+    *count -= n;
+    return n;
+}
 
 static void
 ovf_free_all(struct bucket *head)
 {
-    struct ovf *o = head->next;
-    while (o != NULL) {
-        struct ovf *n = o->next;
-        free(o);
-        ix.ovf--;
-        o = n;
-    }
-    head->next = NULL;
+    ovf_free_chain(head, &ix.ovf);
 }
 
 /* ---- hashing ---- */
@@ -373,7 +404,62 @@ index_teardown(void)
     }
     table_destroy(&ix.t[0]);
     table_destroy(&ix.t[1]);
+    for (unsigned g = 0; g < ix.ngrave; g++) {
+        for (uint64_t i = ix.grave_pos[g]; i <= ix.grave[g].mask; i++) {
+            ovf_free_chain(&ix.grave[g].b[i], &ix.grave_ovf);
+        }
+        table_release(&ix.grave[g]);
+    }
     memset(&ix, 0, sizeof(ix));
+}
+
+/* Frees graveyard buckets worth about *budget_ns: overflow chains bucket
+ * by bucket, the bucket memory a chunk at a time. */
+static void
+grave_step(int64_t *budget_ns)
+{
+    while (ix.ngrave > 0 && *budget_ns > 0) {
+        struct table *t = &ix.grave[0];
+        uint64_t *pos = &ix.grave_pos[0];
+        uint64_t n = t->mask + 1;
+        for (; *pos<n && * budget_ns> 0; (*pos)++) {
+            uint64_t f = ovf_free_chain(&t->b[*pos], &ix.grave_ovf);
+            *budget_ns -= BUCKET_NS / 4 + (int64_t)f * OVF_FREE_NS;
+            if (t->mapped && (*pos + 1) % UNMAP_BUCKETS == 0 && *pos + 1 < n) {
+                table_release_moved(t, *pos + 1);
+                ix.grave_buckets -= UNMAP_BUCKETS;
+                *budget_ns -= UNMAP_NS;
+            }
+        }
+        if (*pos < n) {
+            return;
+        }
+        ix.grave_buckets -= n - t->unmapped;
+        table_release(t);
+        *budget_ns -= UNMAP_NS;
+        memmove(&ix.grave[0], &ix.grave[1],
+                (GRAVE_MAX - 1) * sizeof(ix.grave[0]));
+        memmove(&ix.grave_pos[0], &ix.grave_pos[1],
+                (GRAVE_MAX - 1) * sizeof(ix.grave_pos[0]));
+        ix.ngrave--;
+    }
+}
+
+/* Hands table t to the graveyard (frees it at once if that is full). */
+static void
+bury(struct table *t)
+{
+    if (t->b == NULL) {
+        return;
+    }
+    if (ix.ngrave == GRAVE_MAX) {
+        int64_t all = INT64_MAX;
+        grave_step(&all); /* rare: four flushes within a few steps */
+    }
+    ix.grave_pos[ix.ngrave] = t->unmapped;
+    ix.grave_buckets += t->mask + 1 - t->unmapped;
+    ix.grave[ix.ngrave++] = *t;
+    memset(t, 0, sizeof(*t));
 }
 
 int
@@ -383,8 +469,10 @@ index_flush(void)
     if (table_init(&t, 1ull << MIN_LOG2) != 0) {
         return OH_NOMEM;
     }
-    table_destroy(&ix.t[0]);
-    table_destroy(&ix.t[1]);
+    bury(&ix.t[0]);
+    bury(&ix.t[1]);
+    ix.grave_ovf += ix.ovf;
+    ix.ovf = 0;
     ix.t[0] = t;
     ix.rehash = -1;
     ix.used = ix.ghosts = 0;
@@ -553,7 +641,8 @@ static bool
 maybe_shrink(void)
 {
     uint64_t n = ix.t[0].mask + 1;
-    if (ix.rehash >= 0 || n <= (1ull << MIN_LOG2) || ix.used >= n / 2) {
+    if (ix.rehash >= 0 || n <= (1ull << MIN_LOG2) ||
+        ix.used >= SHRINK_LOAD * n) {
         return false;
     }
     if (table_init(&ix.t[1], n / 2) != 0) {
@@ -601,6 +690,7 @@ sweep_bucket(struct bucket *head)
 bool
 index_step(int64_t *budget_ns)
 {
+    grave_step(budget_ns);
     if (ix.rehash < 0 && !maybe_shrink()) {
         while (*budget_ns > 0) {
             *budget_ns -= sweep_bucket(&ix.t[0].b[ix.sweep]);
@@ -611,7 +701,7 @@ index_step(int64_t *budget_ns)
                 break;
             }
         }
-        return false;
+        return ix.ngrave > 0;
     }
     while (*budget_ns > 0 && ix.rehash >= 0) {
         int64_t c = rehash_bucket();
@@ -620,7 +710,7 @@ index_step(int64_t *budget_ns)
         }
         *budget_ns -= c;
     }
-    return ix.rehash >= 0;
+    return ix.rehash >= 0 || ix.ngrave > 0;
 }
 
 /* ---- scan and random ---- */
@@ -710,20 +800,35 @@ chain_accept(struct bucket *b, unsigned start, index_accept_fn *fn, void *arg)
     return NULL;
 }
 
+/* Returns an accepted live slot of bucket idx of table t, or NULL. */
+static uint64_t *
+random_in(int t, uint64_t idx, unsigned start, index_accept_fn *fn, void *arg)
+{
+    struct bucket *b = ix.t[t].b != NULL ? bucket_at(t, idx) : NULL;
+    return b != NULL ? chain_accept(b, start, fn, arg) : NULL;
+}
+
 uint64_t *
 index_random(uint64_t seed, index_accept_fn *fn, void *arg)
 {
     uint64_t r = mix64(seed ^ ix.seed);
-    for (int t = 0; t < 2; t++) {
-        uint64_t mask = ix.t[t].mask;
-        for (uint64_t k = 0; ix.t[t].b != NULL && k <= mask; k++) {
-            struct bucket *b = bucket_at(t, (r + k) & mask);
-            uint64_t *p = b != NULL
-                              ? chain_accept(b, (unsigned)(r >> 40), fn, arg)
-                              : NULL;
-            if (p != NULL) {
-                return p;
-            }
+    /* random buckets first (cheap while the table is not very sparse) */
+    for (int k = 0; k < RANDOM_PROBES; k++, r = mix64(r + 1)) {
+        int t = ix.t[1].b != NULL && (r & 1) ? 1 : 0;
+        uint64_t *p =
+            random_in(t, (r >> 1) & ix.t[t].mask, (unsigned)(r >> 40), fn, arg);
+        if (p != NULL) {
+            return p;
+        }
+    }
+    /* then a bounded walk that resumes where the last one stopped */
+    for (int k = 0; k < RANDOM_WALK; k++) {
+        uint64_t c = ix.rand_cursor++;
+        int t = ix.t[1].b != NULL && (c & 1) ? 1 : 0;
+        uint64_t *p =
+            random_in(t, (c >> 1) & ix.t[t].mask, (unsigned)r, fn, arg);
+        if (p != NULL) {
+            return p;
         }
     }
     return NULL;
@@ -739,7 +844,9 @@ index_stats_get(struct index_stats *st)
         }
     }
     st->buckets = nb;
-    st->bytes = nb * sizeof(struct bucket) + ix.ovf * sizeof(struct ovf);
+    st->bytes = nb * sizeof(struct bucket) + ix.ovf * sizeof(struct ovf) +
+                ix.grave_buckets * sizeof(struct bucket) +
+                ix.grave_ovf * sizeof(struct ovf);
     st->slots = nb * BUCKET_SLOTS + ix.ovf * OVF_SLOTS;
     st->used = ix.used;
     st->ghosts = ix.ghosts;

@@ -337,6 +337,65 @@ test_engine_random(void **state)
     }
 }
 
+/* A random key is found in bounded calls even when the table is sparse
+ * (mass delete before the index shrinks). */
+static void
+test_engine_random_sparse(void **state)
+{
+    (void)state;
+    char k[32];
+    for (int i = 0; i < 200000; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        assert_int_equal(set_str(k, "v", 0, 0, T0), 1);
+    }
+    for (int i = 0; i < 200000; i++) {
+        if (i != 123457 % 200000) {
+            snprintf(k, sizeof(k), "key:%d", i);
+            assert_int_equal(engine_del(k, strlen(k), T0), 1);
+        }
+    }
+    struct engine_item it;
+    int calls = 0, found = 0;
+    while (!found && calls < 64) {
+        found = engine_random(T0, (uint64_t)calls, &it);
+        calls++;
+    }
+    assert_int_equal(found, 1);
+    assert_memory_equal(it.key, "key:123457", 10);
+    engine_release(&it);
+    print_message("  sparse random: found after %d calls\n", calls);
+}
+
+/* engine_flush hands the old index to background steps. */
+static void
+test_engine_flush_is_incremental(void **state)
+{
+    (void)state;
+    char k[32];
+    for (int i = 0; i < 300000; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        assert_int_equal(set_str(k, "v", 0, 0, T0), 1);
+    }
+    engine_flush();
+    engine_flush(); /* twice in a row: both old tables queue up */
+    assert_int_equal(engine_count(), 0);
+    assert_int_equal(has("key:5", "v", T0), 0);
+    assert_int_equal(set_str("key:5", "w", 0, 0, T0), 1);
+    struct engine_memory m;
+    engine_memory(&m);
+    assert_true(m.index_bytes > 1024 * 1024); /* not freed yet */
+    int steps = 0;
+    while (engine_step(T0, 50) && steps < 100000) {
+        steps++;
+    }
+    engine_memory(&m);
+    print_message("  flush: index %llu B after %d steps\n",
+                  (unsigned long long)m.index_bytes, steps);
+    assert_true(m.index_bytes < 64 * 1024);
+    assert_int_equal(has("key:5", "w", T0), 1);
+    assert_int_equal(engine_count(), 1);
+}
+
 /* ---- expiry reclaim, memory ---- */
 
 static void
@@ -786,6 +845,8 @@ main(void)
         T(test_engine_pin_survives_flush),
         T(test_engine_scan_during_resize),
         T(test_engine_random),
+        T(test_engine_random_sparse),
+        T(test_engine_flush_is_incremental),
         T(test_engine_expired_memory_returns),
         T(test_engine_expiry_open_young),
         T(test_engine_expiry_mixed_segment),

@@ -169,6 +169,25 @@ test_engine_bench_m1_m2_m5(void **state)
                   100.0 * (double)after / (double)before, worst);
     assert_true(after * 100 <= before);
     assert_true((double)m.used_bytes / n < 80);
+    /* flush: O(1) in the call, the old index freed by later steps */
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof(k), "k%011d", i);
+        engine_set(k, 12, v, 32, OH_TIME_NONE, 0, at + 2000);
+    }
+    engine_memory(&m);
+    t = now_us();
+    engine_flush();
+    double flush_us = now_us() - t;
+    step_logn = 0;
+    total = 0;
+    steps = 0;
+    drain(at + 2000, 1000000, &total, &steps);
+    engine_memory(&m1);
+    print_message("  flush of %d keys: %.1f us in engine_flush, then %d "
+                  "steps (%.1f us) free the old index (%llu -> %llu B)\n",
+                  n, flush_us, steps, total, (unsigned long long)m.index_bytes,
+                  (unsigned long long)m1.index_bytes);
+    step_report("M5 after flush");
     engine_teardown();
 }
 
@@ -270,6 +289,86 @@ test_engine_bench_m2_mixed(void **state)
     engine_teardown();
 }
 
+/* ---- M4: value-size shift ---- */
+
+static uint64_t m4_rng = 7;
+
+static uint64_t
+m4_rnd(void)
+{
+    uint64_t z = (m4_rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Writes `ops` random keys of [0, nkeys) with vlen-byte values, a server
+ * tick every 1000 writes (10 ms of fake time). Tracks the peak of used /
+ * live and of RSS growth / live. */
+static void
+m4_phase(int nkeys, size_t vlen, int ops, oh_time *now, uint64_t rss0,
+         double *peak_used, double *peak_rss)
+{
+    static char v[1024];
+    char k[32];
+    memset(v, 'm', sizeof(v));
+    for (int i = 0; i < ops; i++) {
+        snprintf(k, sizeof(k), "m4:%09d", (int)(m4_rnd() % (uint64_t)nkeys));
+        int rc = engine_set(k, strlen(k), v, vlen, OH_TIME_NONE, 0, *now);
+        assert_int_equal(rc, 1);
+        if (i % 1000 == 999) {
+            tick(*now);
+            *now += 10;
+            struct engine_memory m;
+            engine_memory(&m);
+            double u = (double)m.used_bytes / (double)m.live_bytes;
+            double r = (double)(rss_bytes() - rss0) / (double)m.live_bytes;
+            *peak_used = u > *peak_used ? u : *peak_used;
+            *peak_rss = r > *peak_rss ? r : *peak_rss;
+        }
+    }
+}
+
+static void
+m4_report(const char *what, uint64_t rss0, double peak_used, double peak_rss)
+{
+    struct engine_memory m;
+    engine_memory(&m);
+    print_message("  M4 %s: used/live %.3f (peak %.3f), RSS growth/live "
+                  "%.3f (peak %.3f); used %.1f MB, live %.1f MB, %llu keys\n",
+                  what, (double)m.used_bytes / (double)m.live_bytes, peak_used,
+                  (double)(rss_bytes() - rss0) / (double)m.live_bytes, peak_rss,
+                  m.used_bytes / 1e6, m.live_bytes / 1e6,
+                  (unsigned long long)engine_count());
+}
+
+/* DESIGN.md M4: 100 B values, then 1000 B values over the same keys under
+ * a 64 MB limit. */
+static void
+test_engine_bench_m4_size_shift(void **state)
+{
+    (void)state;
+    struct oh_config cfg;
+    cfg_default(&cfg);
+    cfg.maxmemory = 64ull << 20;
+    uint64_t rss0 = rss_bytes();
+    assert_int_equal(engine_setup(&cfg), 0);
+    int nkeys = 400000;
+    oh_time now = T0;
+    double pu = 0, pr = 0;
+    m4_phase(nkeys, 100, 2 * nkeys, &now, rss0, &pu, &pr);
+    m4_report("100 B settled", rss0, pu, pr);
+    pu = pr = 0;
+    m4_phase(nkeys, 1000, nkeys / 2, &now, rss0, &pu, &pr);
+    m4_report("1000 B, during the shift", rss0, pu, pr);
+    m4_phase(nkeys, 1000, 2 * nkeys, &now, rss0, &pu, &pr);
+    for (int i = 0; i < 300; i++, now += 10) {
+        tick(now);
+    }
+    m4_report("1000 B settled", rss0, pu, pr);
+    engine_teardown();
+}
+
 /* ---- calibration of the per-operation cost estimates ---- */
 
 /* Wall time against charged (estimated) time of one kind of slice. */
@@ -312,8 +411,7 @@ calib_report(const struct calib *c)
                   "mean %.1f p50 %.1f p99 %.1f p99.9 %.1f max %.1f us\n",
                   c->what, c->calls, c->wall_ns / c->charged_ns,
                   c->wall_ns / 1000 / c->calls, c->log[n / 2],
-                  c->log[n * 99 / 100], c->log[n * 999 / 1000],
-                  c->worst_us);
+                  c->log[n * 99 / 100], c->log[n * 999 / 1000], c->worst_us);
 }
 
 typedef bool step_fn(oh_time now, int64_t *budget);
@@ -400,6 +498,16 @@ test_engine_bench_calibrate(void **state)
     }
     for (int i = 0; i < 20000 && calib_slice(&shrink, ix_step, now); i++) {
     }
+    /* deletes: the index shrinks, through whole engine steps */
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof(k), "k%011d", i);
+        engine_del(k, 12, now);
+    }
+    step_logn = 0;
+    for (int i = 0; i < 2000; i++, now += 10) {
+        tick(now);
+    }
+    step_report("M5 delete-all (shrink, compaction, trim)");
     engine_teardown();
     /* merges under a limit */
     cfg.maxmemory = 64ull << 20;
@@ -411,9 +519,20 @@ test_engine_bench_calibrate(void **state)
             calib_slice(&merge, gen_only, now);
         }
     }
+    /* the same through whole engine steps, as the server ticks */
+    step_logn = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof(k), "x%011d", i);
+        engine_set(k, 12, v, 100, OH_TIME_NONE, 0, now);
+        if (i % 1000 == 999) {
+            tick(now);
+            now += 10;
+        }
+    }
+    step_report("M5 merge storm (64 MB limit, 100 B values)");
     engine_teardown();
-    struct calib *all[] = {&grow, &sweep, &shrink, &scav,
-                           &expsw, &comp, &merge};
+    struct calib *all[] = {&grow,  &sweep, &shrink, &scav,
+                           &expsw, &comp,  &merge};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         calib_report(all[i]);
         free(all[i]->log);
@@ -426,6 +545,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_engine_bench_m1_m2_m5),
         cmocka_unit_test(test_engine_bench_m2_mixed),
+        cmocka_unit_test(test_engine_bench_m4_size_shift),
         cmocka_unit_test(test_engine_bench_calibrate),
     };
     return cmocka_run_group_tests_name("engine_bench", tests, NULL, NULL);
