@@ -27,6 +27,11 @@
 
 static int exit_status = EX_OK;
 
+/* jemalloc reads this at start-up: a background thread returns freed pages
+ * to the OS, so purging never runs inside a free() on the event loop (it
+ * showed as 0.1-1 ms stalls in engine steps). */
+const char *malloc_conf = "background_thread:true";
+
 static void
 usage(FILE *out)
 {
