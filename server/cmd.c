@@ -193,6 +193,7 @@ call(struct conn *c, const struct cmd_def *d, const struct cmd_req *r)
     uint64_t t0 = ev_monotonic_us();
     c->last_cmd = (int)id;
     c->last_sub = NULL;
+    c->last_sub_flags = 0;
     d->handler(c, r);
     uint64_t us = ev_monotonic_us() - t0;
     cmd_stats[id].usec += us;
@@ -204,6 +205,9 @@ call(struct conn *c, const struct cmd_def *d, const struct cmd_req *r)
     }
     slowlog_record(r, us, r->now, c->addr, c->name);
     latency_record("command", us / 1000, r->now);
+    if (!((d->flags | c->last_sub_flags) & CMD_ADMIN)) {
+        cmd_monitor_feed(c, r);
+    }
 }
 
 /* Queues a copy of the request for EXEC. Implemented in cmd_multi.c. */
@@ -223,7 +227,6 @@ cmd_dispatch(struct conn *c, const struct cmd_req *r)
         }
         return;
     }
-    cmd_monitor_feed(c, r);
     if (c->in_multi && (d->flags & CMD_NOMULTI)) {
         reply_error(c, "ERR Command not allowed inside a transaction");
         c->multi_dirty = true;
@@ -257,6 +260,7 @@ cmd_sub_dispatch(struct conn *c, const struct cmd_req *r, const char *parent,
             continue;
         }
         c->last_sub = s->name;
+        c->last_sub_flags = s->flags;
         bool ok = s->arity > 0 ? r->argc == s->arity : r->argc >= -s->arity;
         if (!ok) {
             reply_errorf(c, "ERR wrong number of arguments for '%s|%s' command",

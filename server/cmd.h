@@ -101,8 +101,9 @@ const struct cmd_def *cmd_lookup(const char *name, size_t len);
  * MULTI queueing and OOM, then calls the handler and counts it. */
 void cmd_dispatch(struct conn *c, const struct cmd_req *r);
 
-/* Sends the request to every MONITOR client (cheap when there is none).
- * Implemented in cmd_monitor.c. */
+/* Sends an executed request to every MONITOR client, the sender included
+ * (cheap when there is none). Callers skip admin commands; AUTH's and
+ * HELLO's secrets show as "(redacted)". Implemented in cmd_monitor.c. */
 void cmd_monitor_feed(const struct conn *from, const struct cmd_req *r);
 /* Forgets a closing client that was a monitor. */
 void cmd_monitor_forget(struct conn *c);
@@ -121,6 +122,7 @@ struct cmd_sub {
     const char *name; /* lower case */
     int arity;
     cmd_handler *handler;
+    unsigned flags; /* CMD_ADMIN where the parent is not (CLIENT LIST) */
 };
 /* Runs the subcommand named by argv[1] from `subs`, after checking its
  * arity. Replies Redis's errors for an unknown subcommand ("ERR unknown

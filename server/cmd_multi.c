@@ -243,6 +243,7 @@ cmd_exec(struct conn *c, const struct cmd_req *r)
     reply_array(c, c->multi_count);
     c->in_multi = false;
     unwatch_all(c);
+    c->in_exec = true;
     while (queue != NULL) {
         struct multi_cmd *m = queue;
         struct cmd_req q = {m->argc, m->argv, r->now};
@@ -250,6 +251,7 @@ cmd_exec(struct conn *c, const struct cmd_req *r)
         queue = m->next;
         free(m);
     }
+    c->in_exec = false;
     c->multi_count = 0;
 }
 

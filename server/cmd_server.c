@@ -226,6 +226,10 @@ cmd_reset(struct conn *c, const struct cmd_req *r)
 {
     (void)r;
     cmd_multi_reset(c);
+    cmd_monitor_forget(c);
+    c->reply_keep = c->reply_off; /* RESET's own reply is sent after OFF */
+    c->reply_off = false;
+    c->reply_skip = false;
     c->resp = 2;
     c->name[0] = '\0';
     c->authenticated = cfg.requirepass[0] == '\0';
@@ -485,8 +489,8 @@ client_reply(struct conn *c, const struct cmd_req *r)
 static const struct cmd_sub client_subs[] = {
     {"reply", 3, client_reply},     {"id", 2, client_id},
     {"getname", 2, client_getname}, {"setname", 3, client_setname},
-    {"setinfo", 4, client_setinfo}, {"list", -2, client_list},
-    {"info", 2, client_info},       {"kill", -3, client_kill},
+    {"setinfo", 4, client_setinfo}, {"list", -2, client_list, CMD_ADMIN},
+    {"info", 2, client_info},       {"kill", -3, client_kill, CMD_ADMIN},
     {"no-evict", 3, client_onoff},  {"no-touch", 3, client_onoff},
     {"help", 2, client_help},       {NULL, 0, NULL}};
 
@@ -712,12 +716,15 @@ cmd_time(struct conn *c, const struct cmd_req *r)
 static void
 function_flush(struct conn *c, const struct cmd_req *r)
 {
-    if (r->argc == 3 && !cmd_arg_is(&r->argv[2], "async") &&
-        !cmd_arg_is(&r->argv[2], "sync")) {
-        reply_error_syntax(c);
-        return;
+    if (r->argc > 3) {
+        reply_error(c, "ERR unknown subcommand or wrong number of arguments "
+                       "for 'flush'. Try FUNCTION HELP.");
+    } else if (r->argc == 3 && !cmd_arg_is(&r->argv[2], "async") &&
+               !cmd_arg_is(&r->argv[2], "sync")) {
+        reply_error(c, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+    } else {
+        reply_ok(c);
     }
-    reply_ok(c);
 }
 
 static void

@@ -41,7 +41,7 @@
     X(bgsave,    snapshot_cmd_bgsave,   -1, CMD_ADMIN,                    0, 0, 0, "server", "1.0.0", "[SCHEDULE]", "Saves the keyspace to the snapshot file in a background child.") \
     X(lastsave,  snapshot_cmd_lastsave,  1, CMD_FAST | CMD_STALE,         0, 0, 0, "server", "1.0.0", "", "Returns the Unix timestamp of the last successful save.") \
     X(shutdown,  snapshot_cmd_shutdown, -1, CMD_ADMIN | CMD_STALE | CMD_NOMULTI, 0, 0, 0, "server", "1.0.0", "[(NOSAVE|SAVE)] [NOW] [FORCE]", "Saves the snapshot (unless NOSAVE) and stops the server.") \
-    X(monitor,   cmd_monitor,    1, CMD_ADMIN | CMD_STALE | CMD_NOMULTI,  0, 0, 0, "server", "1.0.0", "", "Streams every command the server receives.") \
+    X(monitor,   cmd_monitor,    1, CMD_ADMIN | CMD_STALE,                0, 0, 0, "server", "1.0.0", "", "Streams every command the server receives.") \
     X(slowlog,   slowlog_cmd,           -2, CMD_ADMIN | CMD_STALE,        0, 0, 0, "server", "2.2.12", "subcommand [arg...]", "Slow log commands (GET LEN RESET HELP).") \
     X(latency,   latency_cmd,           -2, CMD_ADMIN | CMD_STALE,        0, 0, 0, "server", "2.8.13", "subcommand [arg...]", "Latency monitor commands (LATEST HISTORY RESET HELP).") \
     /* strings */                                                                                                       \

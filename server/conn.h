@@ -53,6 +53,7 @@ struct conn {
 
     /* MULTI / WATCH */
     bool in_multi;
+    bool in_exec;     /* EXEC is running the queued commands */
     bool multi_dirty; /* a queued command was refused: EXECABORT */
     struct multi_cmd *multi_head, *multi_tail;
     size_t multi_count;
@@ -62,6 +63,7 @@ struct conn {
     oh_time created, last_active; /* ms */
     int last_cmd;                 /* cmd_id of the last command, -1 none */
     const char *last_sub;         /* its subcommand name (static), or NULL */
+    unsigned last_sub_flags;      /* that subcommand's CMD_ flags */
     char addr[CONN_ADDR_MAX], laddr[CONN_ADDR_MAX];
     char name[CONN_NAME_MAX], lib_name[CONN_NAME_MAX], lib_ver[CONN_NAME_MAX];
 };

@@ -26,10 +26,13 @@
  * Load: the file is read() in 8 MiB blocks (no syscall per entry); an entry
  * that straddles a block is moved to the front and the block refilled, and
  * the buffer grows for an entry larger than itself. The CRC is computed per
- * consumed block, not per entry. Each entry goes to engine_set() unless it
- * expired meanwhile. Loading is incremental: snapshot_load_step() does a
- * byte budget per call, so the server listens, answers INFO (loading:1) and
- * PING, and refuses data commands with -LOADING until it is done.
+ * consumed block, not per entry. The header's key count goes to
+ * engine_reserve() (the index is sized once, segments are pre-faulted) and
+ * each entry to engine_set(ENGINE_SET_LOAD) (straight into the old
+ * generation) unless it expired meanwhile. Loading is incremental:
+ * snapshot_load_step() does a byte budget per call, so the server listens,
+ * answers INFO (loading:1) and PING, and refuses data commands with -LOADING
+ * until it is done.
  *
  * Invariants: the engine never keeps part of a bad file (any error flushes
  * it); a bad file is renamed aside (policy "empty") or left in place for an
@@ -610,6 +613,7 @@ loader_close(struct loader **lp)
     if (l->fd >= 0) {
         close(l->fd);
     }
+    (void)engine_reserve(0); /* ends the load mode */
     free(l->buf);
     free(l);
     *lp = NULL;
@@ -684,6 +688,10 @@ read_header(struct loader *l)
     }
     l->res.created = (oh_time)get_le(h + 16, 8);
     l->pos += SNAPSHOT_HEADER_LEN;
+    /* the key count at save time sizes the index (a hint: failure is
+     * harmless) and turns on the engine's load mode until loader_close */
+    uint64_t hint = get_le(h + 24, 8);
+    (void)engine_reserve(hint < l->size / 4 ? hint : l->size / 4);
     return 0;
 }
 
@@ -755,7 +763,7 @@ store_entry(struct loader *l, const unsigned char *p, uint64_t klen,
         return;
     }
     int rc = engine_set((const char *)p, klen, (const char *)p + klen, vlen,
-                        exp, 0, now);
+                        exp, ENGINE_SET_LOAD, now);
     if (rc == 1) {
         l->res.keys++;
     } else {

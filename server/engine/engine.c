@@ -38,9 +38,10 @@
 #include "seg.h"
 
 #define INDEX_LOG2_START 4
-#define STEP_INDEX_SHARE 4    /* the index gets 1/4 of a step's budget first */
+#define STEP_INDEX_SHARE 8    /* the index gets 1/4 of a step's budget first */
 #define TRIM_NS          4000 /* per 64 KiB of pool memory given back (madvise) */
 #define STEP_FILL_PCT    60 /* share of budget_us filled with estimated work */
+#define RESERVE_ENTRY_MIN 32 /* bytes: no entry is smaller (engine_reserve) */
 
 static struct {
     uint64_t stale_base, passes_base; /* index counters at the last reset */
@@ -342,6 +343,7 @@ engine_set(const char *key, size_t klen, const char *val, size_t vlen,
         old = true;
         INCR(&eng.m, engine_ghost_hits);
     }
+    old = old || (flags & ENGINE_SET_LOAD) != 0;
     struct gen_put it = {key, klen, val, vlen, expire_at, NULL};
     int rc = store(&it, hash, old, freq, now);
     if (rc != 0) {
@@ -349,6 +351,19 @@ engine_set(const char *key, size_t klen, const char *val, size_t vlen,
     }
     INCR(&eng.m, engine_set);
     return 1;
+}
+
+int
+engine_reserve(uint64_t keys)
+{
+    if (!eng.ready) {
+        return OH_ERR;
+    }
+    seg_set_populate(keys > 0);
+    if (eng.maxmemory != 0 && keys > eng.maxmemory / RESERVE_ENTRY_MIN) {
+        keys = eng.maxmemory / RESERVE_ENTRY_MIN; /* no more can fit */
+    }
+    return keys > 0 ? index_reserve(keys) : 0;
 }
 
 int

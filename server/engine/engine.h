@@ -43,6 +43,9 @@ struct engine_item {
 #define ENGINE_SET_NX      0x1u /* store only if the key is absent */
 #define ENGINE_SET_XX      0x2u /* store only if the key is present */
 #define ENGINE_SET_KEEPTTL 0x4u /* keep the current expiry, not expire_at */
+#define ENGINE_SET_LOAD    0x8u /* from a snapshot: store in the old
+                                   generation at once (it was old before the
+                                   restart), skipping the young filter */
 
 /* Creates the engine from `cfg` (maxmemory, maxmemory_policy, engine
  * options). Called twice, warns and re-creates. Returns 0 or OH_NOMEM. */
@@ -71,6 +74,12 @@ void engine_release(struct engine_item *item);
  * is replaced (its memory becomes dead and is reclaimed by compaction). */
 int engine_set(const char *key, size_t klen, const char *val, size_t vlen,
                oh_time expire_at, unsigned flags, oh_time now);
+/* Prepares for about `keys` inserts (a snapshot load; the header's key
+ * count): sizes an empty index for them so the load never rehashes, and
+ * pre-faults each segment as it is taken (one madvise per segment rather
+ * than a fault per page). engine_reserve(0) ends the load mode. Returns 0
+ * or OH_NOMEM (the engine stays usable; it grows as usual). */
+int engine_reserve(uint64_t keys);
 /* Removes `key`. Returns 1 if it was present (and unexpired), else 0. */
 int engine_del(const char *key, size_t klen, oh_time now);
 /* Sets the absolute expiry of a present key (OH_TIME_NONE: persist).

@@ -289,6 +289,12 @@ expire_candidate_push(uint32_t id)
 }
 
 uint32_t
+expire_candidates(void)
+{
+    return ex.cand_n;
+}
+
+uint32_t
 expire_candidate_pop(void)
 {
     while (ex.cand_n > 0) {

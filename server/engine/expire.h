@@ -38,6 +38,8 @@ unsigned expire_reclaim(oh_time now, unsigned max);
 uint32_t expire_candidate_pop(void);
 /* Queues segment id for compaction (dropped if the queue is full). */
 void expire_candidate_push(uint32_t id);
+/* Returns the number of queued candidates (some may be stale). */
+uint32_t expire_candidates(void);
 
 /* State, for metrics and tests. */
 uint32_t expire_heap_size(void);

@@ -77,6 +77,16 @@
 #define SEGCHECK_NS  5    /* per segment looked at by compaction */
 #define DROP_NS      1000 /* per whole segment dropped */
 #define INLINE_WHOLE 8    /* due whole segments a writer may free */
+#define CLEAN_SCAN   1024 /* segment ids the cleaner scores per pick */
+#define CLEAN_WASTE_PCT      2    /* old-gen waste (%) that starts cleaning */
+#define CLEAN_LIVE_MAX_PCT   90   /* live % above which nothing is cleaned */
+#define CLEAN_LIVE_PRESS_PCT 90   /* ... when it competes with eviction */
+#define CLEAN_RETRY_MS       50   /* ms before a fruitless pick is retried */
+#define CLEAN_AGE_MIN_MS     1000 /* added to ages (young segments score) */
+#define CLEAN_AGE_CAP_MS     (1ull << 32) /* ages are capped at ~50 days */
+#define REAP_NS              250  /* per large value freed */
+#define REAP_WRITER          64   /* large values a writer may free */
+#define RETAG_MAX            4    /* young segments moved whole per pick */
 #define VICTIM_PROBE 8    /* segments looked at to pick a victim */
 
 struct engine_state eng;
@@ -148,6 +158,7 @@ gen_setup(void)
     eng.compact_cursor = 0;
     eng.count = 0;
     eng.ttl_count = 0;
+    eng.gen_live[0] = eng.gen_live[1] = 0;
 }
 
 void
@@ -187,6 +198,7 @@ drop_seg(uint32_t id)
     seg_list_remove(s->state == SEG_YOUNG ? &eng.young : &eng.old, id);
     eng.count -= s->live_items;
     eng.ttl_count -= s->live_ttl;
+    eng.gen_live[s->state == SEG_OLD] -= s->live_bytes;
     if (s->pins > 0) {
         seg_retire(id);
     } else {
@@ -240,8 +252,25 @@ first_victim(const struct seg_list *l)
     return SEG_NIL;
 }
 
+/* Returns the victim with the fewest live bytes among the first few of
+ * the old FIFO: dropping a segment full of dead copies loses less. */
+static uint32_t
+sparse_victim(const struct seg_list *l)
+{
+    uint32_t id = l->head, best = SEG_NIL;
+    for (unsigned i = 0; id != SEG_NIL && i < VICTIM_PROBE; i++) {
+        const struct seg *s = seg_at(id);
+        if (victim_ok(s) && !s->open &&
+            (best == SEG_NIL || s->live_bytes < seg_at(best)->live_bytes)) {
+            best = id;
+        }
+        id = s->next;
+    }
+    return best != SEG_NIL ? best : first_victim(l);
+}
+
 /* Picks a segment to drop whole: the oldest young one while young is over
- * its share, else the oldest old one. */
+ * its share, else the sparsest of the oldest old ones. */
 static uint32_t
 pick_victim(void)
 {
@@ -250,7 +279,7 @@ pick_victim(void)
         id = first_victim(&eng.young);
     }
     if (id == SEG_NIL) {
-        id = first_victim(&eng.old);
+        id = sparse_victim(&eng.old);
     }
     if (id == SEG_NIL) {
         id = first_victim(&eng.young);
@@ -263,6 +292,10 @@ pick_victim(void)
 static bool
 reclaim_one(oh_time now)
 {
+    if (seg_large_reap_pending()) {
+        seg_large_reap(REAP_WRITER);
+        return true;
+    }
     if (expire_reclaim(now, INLINE_WHOLE) > 0) {
         return true;
     }
@@ -372,6 +405,7 @@ seg_write(uint32_t id, const struct gen_put *it)
     s->wpos += (uint32_t)n;
     s->live_items++;
     s->live_bytes += (uint32_t)n;
+    eng.gen_live[s->state == SEG_OLD] += n;
     oh_time e = it->expire_at == OH_TIME_NONE ? INT64_MAX : it->expire_at;
     if (e < s->last_exp) {
         s->sorted = 0;
@@ -456,6 +490,7 @@ gen_unlink(uint64_t slot)
     item_parse(s->mem + slot_off(slot), s->base, &v);
     s->live_items--;
     s->live_bytes -= v.total;
+    eng.gen_live[s->state == SEG_OLD] -= v.total;
     if (v.expire_at != OH_TIME_NONE) {
         s->live_ttl--;
         eng.ttl_count--;
@@ -569,6 +604,7 @@ copy_to(uint32_t dst, uint64_t *slot, const struct item_view *v, unsigned freq)
     struct seg *s = seg_at(src);
     s->live_items--;
     s->live_bytes -= v->total;
+    eng.gen_live[s->state == SEG_OLD] -= v->total;
     if (v->expire_at != OH_TIME_NONE) {
         s->live_ttl--;
         eng.ttl_count--;
@@ -722,6 +758,30 @@ job_add_src(uint32_t id)
     eng.job.src[eng.job.nsrc++] = id;
 }
 
+/* Moves the oldest young segment to the old generation as it is (O(1), no
+ * copy) when no memory pressure makes the scavenge filter worth its copies
+ * and its items need no TTL grouping (none has an expiry). Its dead bytes
+ * are left to the cleaner. */
+static bool
+retag_young(int64_t *cost)
+{
+    uint32_t id = eng.young.head;
+    struct seg *s = seg_at(id);
+    if (pressure() || eng.young.n < 2 || id == eng.young_open || s->busy ||
+        s->live_ttl != 0 || s->live_bytes < s->wpos / 2) {
+        return false;
+    }
+    seal(id);
+    seg_list_remove(&eng.young, id);
+    s->state = SEG_OLD;
+    seg_list_push(&eng.old, id);
+    eng.gen_live[0] -= s->live_bytes;
+    eng.gen_live[1] += s->live_bytes;
+    INCR_N(&eng.m, engine_promoted, s->live_items);
+    *cost += DROP_NS;
+    return true;
+}
+
 static bool
 start_scavenge(void)
 {
@@ -732,14 +792,6 @@ start_scavenge(void)
     eng.job.kind = JOB_SCAVENGE;
     job_add_src(id);
     return true;
-}
-
-/* Returns true if the open merge target has room for `bytes` more. */
-static bool
-merge_open_fits(uint64_t bytes)
-{
-    return eng.merge_open != SEG_NIL &&
-           seg_at(eng.merge_open)->wpos + bytes <= eng.seg_size;
 }
 
 /* Starts a merge of sources already added, into a fresh target (or the
@@ -787,60 +839,175 @@ start_evict(oh_time now)
     return start_merge(JOB_EVICT, now);
 }
 
-/* Looks at up to n segments for sparse old ones worth merging. */
-static bool
-start_compact(oh_time now, uint32_t n, int64_t *cost)
+/* ---- cleaner ---- */
+
+/* A segment the cleaner may merge, with its cost-benefit score. */
+struct clean_cand {
+    uint32_t id;
+    bool queued; /* came from the expiry sweep's candidate queue */
+    uint64_t score;
+};
+
+/* Returns the LFS cost-benefit score of a segment: (1 - u) * age / (1 + u),
+ * u the live share, age in ms since the segment was written. Free bytes
+ * in old, stable segments are worth more: a young segment's live items are
+ * likely to die soon anyway, so copying them is wasted. */
+static uint64_t
+clean_score(const struct seg *s, oh_time now)
 {
-    uint32_t nids = seg_count_ids();
-    uint64_t sum = 0, limit = (uint64_t)eng.seg_size * 95 / 100;
-    unsigned pct = eng.compact_pct;
-    if (eng.maxmemory != 0 && gen_mem_used() + headroom() > eng.maxmemory) {
-        pct = pct < 60 ? 60 : pct; /* short of memory: merge 2 -> 1 too */
+    uint64_t gain = eng.seg_size - s->live_bytes;
+    uint64_t age = now > s->base ? (uint64_t)(now - s->base) : 0;
+    age = (age < CLEAN_AGE_CAP_MS ? age : CLEAN_AGE_CAP_MS) + CLEAN_AGE_MIN_MS;
+    return gain * age / (eng.seg_size + s->live_bytes);
+}
+
+/* Keeps c[0..*n) the GEN_JOB_SRC_MAX best candidates, best first. */
+static void
+cand_offer(struct clean_cand *c, unsigned *n, struct clean_cand x)
+{
+    unsigned i = *n;
+    if (i == GEN_JOB_SRC_MAX) {
+        if (x.score <= c[i - 1].score) {
+            if (x.queued) {
+                expire_candidate_push(x.id);
+            }
+            return;
+        }
+        if (c[i - 1].queued) {
+            expire_candidate_push(c[i - 1].id);
+        }
+        i--;
+    } else {
+        (*n)++;
     }
-    uint64_t sparse = (uint64_t)eng.seg_size * pct / 100;
-    /* segments a sweep left sparse first (expired memory back soon) */
+    while (i > 0 && c[i - 1].score < x.score) {
+        c[i] = c[i - 1];
+        i--;
+    }
+    c[i] = x;
+}
+
+static bool
+clean_ok(const struct seg *s, uint64_t max_live)
+{
+    return !s->open && !s->busy && s->pins == 0 && s->live_bytes <= max_live &&
+           (s->state == SEG_OLD || s->state == SEG_YOUNG);
+}
+
+/* Collects candidates: the segments a sweep left sparse (queued first,
+ * so expired memory comes back soon), then the best old segments among
+ * up to CLEAN_SCAN ids from the rotating cursor. */
+static unsigned
+clean_collect(struct clean_cand *c, uint64_t max_live, oh_time now,
+              int64_t *cost)
+{
+    unsigned n = 0;
+    bool young = !pressure(); /* else the scavenge filter decides */
+    uint32_t nids = seg_count_ids();
     for (uint32_t id = expire_candidate_pop(); id != SEG_NIL;
          id = expire_candidate_pop()) {
-        if (sum + seg_at(id)->live_bytes > limit * (eng.merge_n - 1)) {
-            expire_candidate_push(id);
-            break;
+        struct seg *s = seg_at(id);
+        if (clean_ok(s, max_live)) {
+            cand_offer(c, &n, (struct clean_cand){id, true, UINT64_MAX});
         }
-        sum += seg_at(id)->live_bytes;
-        job_add_src(id);
-        if (eng.job.nsrc == eng.merge_n) {
+        if (n == GEN_JOB_SRC_MAX) {
             break;
         }
     }
-    for (uint32_t i = 0; i < n && i < nids && eng.job.nsrc < eng.merge_n; i++) {
+    for (uint32_t i = 0; i < CLEAN_SCAN && i < nids; i++) {
         if (eng.compact_cursor >= nids) {
             eng.compact_cursor = 0;
         }
-        struct seg *s = seg_at(eng.compact_cursor++);
+        uint32_t id = eng.compact_cursor++;
+        struct seg *s = seg_at(id);
         *cost += SEGCHECK_NS;
-        if ((s->state != SEG_OLD && s->state != SEG_YOUNG) || s->open ||
-            s->busy || s->live_bytes > sparse ||
-            sum + s->live_bytes > limit * eng.merge_n) {
-            continue;
-        }
-        sum += s->live_bytes;
-        job_add_src(eng.compact_cursor - 1);
-        if (eng.job.nsrc == eng.merge_n) {
-            break;
+        if ((s->state == SEG_OLD || young) && clean_ok(s, max_live) &&
+            !s->cand && id != eng.young_open) {
+            cand_offer(c, &n,
+                       (struct clean_cand){id, false, clean_score(s, now)});
         }
     }
-    /* worth it only if the live bytes fit in fewer segments */
-    while (eng.job.nsrc > 1 && sum > limit * (eng.job.nsrc - 1)) {
-        uint32_t last = eng.job.src[--eng.job.nsrc];
-        seg_at(last)->busy = 0;
-        sum -= seg_at(last)->live_bytes;
-        expire_candidate_push(last);
+    return n;
+}
+
+/* Returns the number of leading candidates to merge: the prefix that frees
+ * the most segments per byte copied (the open merge target's free room
+ * counts), or 0 if none frees one. */
+static unsigned
+clean_prefix(const struct clean_cand *c, unsigned n)
+{
+    uint64_t limit = eng.seg_size - eng.seg_size / 64, room = 0, sum = 0;
+    uint64_t best_freed = 0, best_sum = 1;
+    unsigned best = 0;
+    if (eng.merge_open != SEG_NIL) {
+        room = eng.seg_size - seg_at(eng.merge_open)->wpos;
     }
-    if (eng.job.nsrc == 1 && !merge_open_fits(sum)) {
-        seg_at(eng.job.src[0])->busy = 0;
-        expire_candidate_push(eng.job.src[0]);
-        eng.job.nsrc = 0;
+    for (unsigned p = 1; p <= n; p++) {
+        sum += seg_at(c[p - 1].id)->live_bytes;
+        uint64_t rest = sum > room ? sum - room : 0;
+        uint64_t need = (rest + limit - 1) / limit;
+        uint64_t freed = p > need ? p - need : 0;
+        /* freed / sum >= best_freed / best_sum, ties to more freed */
+        if (freed > 0 && freed * best_sum >= best_freed * sum) {
+            best = p;
+            best_freed = freed;
+            best_sum = sum > 0 ? sum : 1;
+        }
+    }
+    return best;
+}
+
+/* Starts a compaction of the best candidates whose live share is at most
+ * max_pct (bounds the write amplification: at most 1 / (1 - max_pct)
+ * bytes copied per byte freed). Returns true if a job started. */
+static bool
+start_clean(oh_time now, unsigned max_pct, int64_t *cost)
+{
+    struct clean_cand c[GEN_JOB_SRC_MAX];
+    uint64_t max_live = (uint64_t)eng.seg_size * max_pct / 100;
+    unsigned n = clean_collect(c, max_live, now, cost);
+    unsigned p = clean_prefix(c, n);
+    for (unsigned i = p; i < n; i++) {
+        if (c[i].queued) {
+            expire_candidate_push(c[i].id);
+        }
+    }
+    if (p == 0) {
+        return false;
+    }
+    for (unsigned i = 0; i < p; i++) {
+        job_add_src(c[i].id);
     }
     return start_merge(JOB_COMPACT, now);
+}
+
+/* Returns the bytes of sealed old segments not holding live items: dead
+ * copies (overwrites, deletes, expiry sweeps) and unwritten tails. */
+static uint64_t
+old_waste(void)
+{
+    uint64_t bytes = (uint64_t)eng.old.n * eng.seg_size;
+    uint64_t open = 0;
+    for (unsigned i = 0; i < eng.ttl_slots; i++) {
+        if (eng.ttl_open[i] != SEG_NIL) {
+            open += eng.seg_size - seg_at(eng.ttl_open[i])->live_bytes;
+        }
+    }
+    if (eng.merge_open != SEG_NIL) {
+        open += eng.seg_size - seg_at(eng.merge_open)->live_bytes;
+    }
+    uint64_t live = eng.gen_live[1] + open;
+    return bytes > live ? bytes - live : 0;
+}
+
+/* Returns true if background cleaning is due: the waste in sealed old
+ * segments is over CLEAN_WASTE_PCT of them (and over one segment). */
+static bool
+clean_due(void)
+{
+    uint64_t w = old_waste();
+    uint64_t old = (uint64_t)eng.old.n * eng.seg_size;
+    return w > eng.seg_size && w * 100 > old * CLEAN_WASTE_PCT;
 }
 
 /* Starts the most needed job, if any. */
@@ -851,21 +1018,32 @@ job_pick(oh_time now, int64_t *cost)
     bool over =
         eng.maxmemory != 0 && !eng.noevict && used + headroom() > eng.maxmemory;
     bool stuck = eng.noevict && !room_for(eng.seg_size);
+    bool target = eng.merge_open != SEG_NIL || room_for(eng.seg_size);
+    for (int i = 0; i < RETAG_MAX && !stuck &&
+                    gen_young_bytes() > young_target() && retag_young(cost);
+         i++) {
+    }
     if (!stuck && gen_young_bytes() > young_target() && start_scavenge()) {
         return;
     }
-    /* short of memory: squeeze dead bytes out of sparse segments first
-     * (overwrites leave them in the log), evict only if none is sparse */
-    if (over && (merge_open_fits(eng.seg_size / 4) || room_for(eng.seg_size)) &&
-        start_compact(now, 64, cost)) {
+    /* short of memory: squeeze dead copies out of the log before evicting
+     * live items, as long as that frees a segment per few copied */
+    if (over && target && start_clean(now, CLEAN_LIVE_PRESS_PCT, cost)) {
         return;
     }
     if (over && start_evict(now)) {
         return;
     }
-    if (eng.maxmemory == 0 || eng.noevict ||
-        used + eng.seg_size <= eng.maxmemory) {
-        start_compact(now, 256, cost);
+    /* in the background: when the waste is over its target (or a sweep
+     * left sparse segments), else only segments under compact_pct live */
+    bool queued = expire_candidates() > 0;
+    if (!(eng.maxmemory == 0 || eng.noevict || target) ||
+        (now < eng.clean_retry && !queued)) {
+        return;
+    }
+    unsigned pct = queued || clean_due() ? CLEAN_LIVE_MAX_PCT : eng.compact_pct;
+    if (!start_clean(now, pct, cost)) {
+        eng.clean_retry = now + CLEAN_RETRY_MS;
     }
 }
 
@@ -886,10 +1064,22 @@ enforce_limit(int64_t *budget)
     }
 }
 
+/* Frees queued large values with up to a quarter of the budget. */
+static void
+reap_larges(int64_t *budget)
+{
+    if (!seg_large_reap_pending() || *budget <= 0) {
+        return;
+    }
+    int64_t n = *budget / 4 / REAP_NS;
+    *budget -= (int64_t)seg_large_reap(n > 0 ? (uint32_t)n : 1) * REAP_NS;
+}
+
 bool
 gen_step(oh_time now, int64_t *budget)
 {
     int64_t cost = 0;
+    reap_larges(budget);
     int64_t share = *budget * 3 / 4, share0 = share;
     bool due = expire_step(now, &share);
     *budget -= share0 - share;
@@ -903,7 +1093,9 @@ gen_step(oh_time now, int64_t *budget)
     if (*budget > 0 && due) {
         due = expire_step(now, budget);
     }
-    return more || due ||
+    bool clean = eng.job.kind == JOB_NONE && now >= eng.clean_retry &&
+                 (expire_candidates() > 0 || clean_due());
+    return more || due || clean || seg_large_reap_pending() ||
            (!stuck && eng.young.n >= 2 && gen_young_bytes() > young_target()) ||
            (eng.maxmemory != 0 && gen_mem_used() > eng.maxmemory &&
             !eng.noevict);
@@ -942,4 +1134,5 @@ gen_flush(void)
     }
     eng.count = 0;
     eng.ttl_count = 0;
+    eng.gen_live[0] = eng.gen_live[1] = 0;
 }

@@ -42,6 +42,9 @@
  * dropped when a growing rehash meets them, and a tag collision only
  * misplaces one write in the old generation.
  *
+ * index_reserve() swaps an empty table for one sized for the coming keys
+ * (a snapshot load), so the load never rehashes.
+ *
  * Shrink starts below SHRINK_LOAD used slots per bucket (a quarter of the
  * growth load, so no resize ping-pong). index_flush() swaps in a 16-bucket
  * table and queues the old ones in a graveyard that index_step() frees a
@@ -136,6 +139,7 @@ struct table {
 #define SHRINK_LOAD     2    /* used slots per bucket below which it shrinks */
 #define RANDOM_PROBES   64   /* random buckets index_random tries */
 #define RANDOM_WALK     4096 /* buckets its fallback walk visits per call */
+#define RESERVE_MAX_KEYS (1ull << 36) /* index_reserve() refuses more */
 
 static struct {
     struct table t[2];
@@ -532,6 +536,30 @@ index_lookup(const char *key, size_t klen, uint64_t hash, uint64_t **ghost)
 }
 
 static int64_t rehash_bucket(void);
+
+int
+index_reserve(uint64_t keys)
+{
+    uint64_t want = 1ull << MIN_LOG2;
+    if (keys > RESERVE_MAX_KEYS) {
+        return OH_NOMEM;
+    }
+    while (want * GROW_LOAD < keys) {
+        want *= 2;
+    }
+    if (ix.used != 0 || ix.ghosts != 0 || ix.rehash >= 0 ||
+        want <= ix.t[0].mask + 1) {
+        return 0; /* not empty (or big enough): grows as usual */
+    }
+    struct table t;
+    if (table_init(&t, want) != 0) {
+        return OH_NOMEM;
+    }
+    table_destroy(&ix.t[0]);
+    ix.t[0] = t;
+    ix.sweep = 0;
+    return 0;
+}
 
 static void
 maybe_grow(void)

@@ -113,6 +113,10 @@ index_slot_item(uint64_t s)
 /* Creates the index with 2^log2_buckets buckets. Returns 0 or OH_NOMEM. */
 int index_setup(unsigned log2_buckets, uint64_t seed);
 void index_teardown(void);
+/* Sizes an empty index for `keys` keys at once (no rehash while they are
+ * inserted); does nothing if the index holds slots. Returns 0 or
+ * OH_NOMEM. */
+int index_reserve(uint64_t keys);
 /* Empties the index (O(1) for the caller: the old tables are freed). */
 int index_flush(void);
 

@@ -18,7 +18,17 @@
  * Giving pages back: seg_trim() madvise(DONTNEED)s a pool segment 64 KiB
  * per call (~16 pages, a few us), so RSS falls after a mass expiry without
  * one long stall. free() of 1 MiB blocks let jemalloc purge in bursts
- * (measured: 0.7 ms steps).
+ * (measured: 0.7 ms steps). During a bulk load (seg_set_populate) a
+ * segment whose pages are absent is faulted in by one
+ * madvise(MADV_POPULATE_WRITE) when borrowed, instead of 256 page faults
+ * spread over the appends.
+ *
+ * Large values: returning a segment does not free() its large values (a
+ * segment of 64 KiB-1 MiB values may own thousands, and jemalloc may purge
+ * inside free()); it pushes the segment's chain on a reap stack (chains
+ * linked through their head's `prev`), and seg_large_reap(max) frees a
+ * bounded number per call from the engine step (or from a writer that
+ * needs the memory). The bytes stay counted until freed.
  *
  * Epochs: every index slot copies the 9-bit epoch of its segment. Returning
  * a segment bumps the epoch, so all its slots become stale in O(1) and the
@@ -35,7 +45,8 @@
  * never returned; ids never exceed SEG_MAX.
  *
  * Cost: borrow/return are O(1) (borrow skips at most BORROW_PROBE pool
- * entries whose epoch window is full), plus freeing its large values.
+ * entries whose epoch window is full); large values are freed later, a
+ * bounded number per seg_large_reap() call.
  *
  * Rejected: a jemalloc block per segment (its decay purges many freed
  * blocks inside one later call); one mapping per segment (vm.max_map_count
@@ -53,6 +64,9 @@
 #define CHUNK_SEGS   (1u << CHUNK_BITS)
 #define BORROW_PROBE 16u           /* pool entries looked at per borrow */
 #define TRIM_BYTES   (64u * 1024u) /* released per madvise call */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14; older kernels: EINVAL */
+#endif
 
 static struct {
     struct seg *chunk[SEG_MAX / CHUNK_SEGS];
@@ -62,6 +76,8 @@ static struct {
     uint32_t used;        /* segments with memory, not in the pool */
     uint32_t pass;        /* current sweep pass */
     uint64_t large_bytes; /* bytes of large values (headers included) */
+    struct large *reap;   /* chains of large values waiting for free() */
+    bool populate;        /* pre-fault segments as they are borrowed */
     struct seg_list free, unused;
     bool ready;
 } arena;
@@ -110,17 +126,53 @@ seg_setup(uint32_t size)
     return 0;
 }
 
+/* Queues a chain of large values (linked by next) to be freed by
+ * seg_large_reap(). Chains are stacked through the `prev` field of their
+ * head, which is otherwise NULL. Their bytes stay counted until freed. */
+static void
+defer_chain(struct large *head)
+{
+    if (head == NULL) {
+        return;
+    }
+    head->prev = arena.reap;
+    arena.reap = head;
+}
+
 static void
 free_larges(struct seg *s)
 {
-    struct large *lg = s->large;
-    while (lg != NULL) {
-        struct large *next = lg->next;
-        arena.large_bytes -= sizeof(*lg) + large_len(lg);
-        free(lg);
-        lg = next;
-    }
+    defer_chain(s->large);
     s->large = NULL;
+}
+
+uint32_t
+seg_large_reap(uint32_t max)
+{
+    uint32_t n = 0;
+    while (arena.reap != NULL && n < max) {
+        struct large *lg = arena.reap, *below = lg->prev;
+        while (lg != NULL && n < max) {
+            struct large *next = lg->next;
+            arena.large_bytes -= sizeof(*lg) + large_len(lg);
+            free(lg);
+            n++;
+            lg = next;
+        }
+        if (lg != NULL) {
+            lg->prev = below;
+            arena.reap = lg;
+        } else {
+            arena.reap = below;
+        }
+    }
+    return n;
+}
+
+bool
+seg_large_reap_pending(void)
+{
+    return arena.reap != NULL;
 }
 
 void
@@ -132,6 +184,7 @@ seg_teardown(void)
     for (uint32_t id = 0; id < arena.nids; id++) {
         free_larges(seg_at(id));
     }
+    seg_large_reap(UINT32_MAX);
     for (uint32_t c = 0; c < SEG_MAX / CHUNK_SEGS; c++) {
         free(arena.chunk[c]);
         if (arena.space[c] != NULL) {
@@ -297,10 +350,17 @@ new_id(void)
     return id;
 }
 
+void
+seg_set_populate(bool on)
+{
+    arena.populate = on;
+}
+
 uint32_t
 seg_borrow(seg_state state, oh_time now)
 {
     uint32_t id = take(&arena.free);
+    bool absent = id == SEG_NIL || seg_at(id)->trimmed > 0;
     if (id == SEG_NIL) {
         id = take(&arena.unused);
         if (id == SEG_NIL) {
@@ -309,6 +369,10 @@ seg_borrow(seg_state state, oh_time now)
         if (id == SEG_NIL) {
             return SEG_NIL;
         }
+    }
+    if (absent && arena.populate) {
+        /* one call faults the whole segment in (errors: faults later) */
+        madvise(seg_at(id)->mem, arena.seg_size, MADV_POPULATE_WRITE);
     }
     seg_at(id)->trimmed = 0;
     seg_reset(seg_at(id), state, now);
@@ -403,15 +467,19 @@ seg_large_unlink(uint32_t id, struct large *lg)
 void
 seg_large_sweep(uint32_t id)
 {
-    struct large *lg = seg_at(id)->large;
+    struct large *lg = seg_at(id)->large, *dead = NULL;
     while (lg != NULL) {
         struct large *next = lg->next;
         if (lg->dead) {
+            uint64_t n = sizeof(*lg) + large_len(lg);
             seg_large_unlink(id, lg);
-            free(lg);
+            arena.large_bytes += n; /* counted until reaped */
+            lg->next = dead;
+            dead = lg;
         }
         lg = next;
     }
+    defer_chain(dead);
 }
 
 uint64_t

@@ -82,7 +82,7 @@ uint32_t seg_count_ids(void);
  * limit first. */
 uint32_t seg_borrow(seg_state state, oh_time now);
 /* Returns a segment to the pool: bumps its epoch (its slots go stale) and
- * frees its large values. It must be unpinned and off every list. */
+ * queues its large values for seg_large_reap(). It must be unpinned and off every list. */
 void seg_return(uint32_t id);
 /* Retires a pinned segment: bumps its epoch now, returns it on the last
  * engine_release(). */
@@ -109,7 +109,17 @@ void seg_list_remove(struct seg_list *l, uint32_t id);
  * it) / unlinks it (the caller owns it again). */
 void seg_large_link(uint32_t id, struct large *lg);
 void seg_large_unlink(uint32_t id, struct large *lg);
-/* Frees the large values of segment `id` marked dead. */
+/* Queues the large values of segment `id` marked dead for freeing. */
 void seg_large_sweep(uint32_t id);
+/* Frees up to `max` large values of segments returned (or swept) earlier:
+ * seg_return() only queues them, so no single call frees thousands of
+ * blocks. Returns the number freed. Their bytes count in
+ * seg_large_bytes() until then. */
+uint32_t seg_large_reap(uint32_t max);
+/* Returns true if large values wait for seg_large_reap(). */
+bool seg_large_reap_pending(void);
+/* Asks seg_borrow() to pre-fault the pages of the segments it hands out
+ * (bulk loads: one madvise per segment instead of a fault per page). */
+void seg_set_populate(bool on);
 /* Returns the bytes of all linked large values, headers included. */
 uint64_t seg_large_bytes(void);
