@@ -37,10 +37,10 @@
 #include "item.h"
 #include "seg.h"
 
-#define INDEX_LOG2_START 4
-#define STEP_INDEX_SHARE 8    /* the index gets 1/4 of a step's budget first */
-#define TRIM_NS          4000 /* per 64 KiB of pool memory given back (madvise) */
-#define STEP_FILL_PCT    60 /* share of budget_us filled with estimated work */
+#define INDEX_LOG2_START  4
+#define STEP_INDEX_SHARE  8    /* the index gets 1/4 of a step's budget first */
+#define TRIM_NS           4000 /* per 64 KiB of pool memory given back (madvise) */
+#define STEP_FILL_PCT     60 /* share of budget_us filled with estimated work */
 #define RESERVE_ENTRY_MIN 32 /* bytes: no entry is smaller (engine_reserve) */
 
 static struct {
@@ -363,7 +363,7 @@ engine_reserve(uint64_t keys)
     if (eng.maxmemory != 0 && keys > eng.maxmemory / RESERVE_ENTRY_MIN) {
         keys = eng.maxmemory / RESERVE_ENTRY_MIN; /* no more can fit */
     }
-    return keys > 0 ? index_reserve(keys) : 0;
+    return index_reserve(keys);
 }
 
 int

@@ -43,9 +43,10 @@ struct engine_item {
 #define ENGINE_SET_NX      0x1u /* store only if the key is absent */
 #define ENGINE_SET_XX      0x2u /* store only if the key is present */
 #define ENGINE_SET_KEEPTTL 0x4u /* keep the current expiry, not expire_at */
-#define ENGINE_SET_LOAD    0x8u /* from a snapshot: store in the old
-                                   generation at once (it was old before the
-                                   restart), skipping the young filter */
+#define ENGINE_SET_LOAD                                                        \
+    0x8u /* from a snapshot: store in the old                                  \
+            generation at once (it was old before the                          \
+            restart), skipping the young filter */
 
 /* Creates the engine from `cfg` (maxmemory, maxmemory_policy, engine
  * options). Called twice, warns and re-creates. Returns 0 or OH_NOMEM. */

@@ -35,16 +35,30 @@
  * the rest is dropped. The last, partly filled target stays open for the
  * next merge. Without ghosts or access bits this is FIFO; with them it is
  * S3-FIFO-like (measured in test_engine_missratio: fewer misses than an
- * exact LRU holding the same bytes). JOB_COMPACT uses the same copy to merge
- * sparse segments (deletes, overwrites, sweeps) keeping everything; sources
- * are freed as soon as they are read, so it overshoots memory by at most one
- * segment; a single sparse source may go into the open merge target. Short
- * of memory, a compaction of sparse segments (live < 60 %) goes before an
- * eviction merge: random overwrites leave dead bytes all along the log. Under
- * noeviction nothing live is ever dropped: writers leave one segment for
- * compaction and sets fail with OH_NOMEM. A writer that needs memory does
- * bounded work: it frees up to INLINE_WHOLE due whole segments from the expiry
- * heap, then (policy generational) drops one victim segment; up to 16 tries.
+ * exact LRU holding the same bytes).
+ *
+ * Cleaner (JOB_COMPACT, LFS-style): overwrites and deletes leave dead copies
+ * all along the log. The cleaner scores up to CLEAN_SCAN segments per pick
+ * (a rotating cursor; all of them below 1 GiB of 1 MiB segments) by LFS
+ * cost-benefit, (1 - u) * age / (1 + u), keeps the best GEN_JOB_SRC_MAX,
+ * and merges the prefix that frees the most segments per byte copied (the
+ * open merge target's room counts). Segments above CLEAN_LIVE_MAX_PCT live
+ * are never cleaned, which bounds write amplification (<= 10 bytes copied
+ * per byte freed). It runs in the background whenever the waste of sealed
+ * old segments (dead bytes and tails) exceeds CLEAN_WASTE_PCT of them, and
+ * first under memory pressure, before an eviction merge, if segments under
+ * CLEAN_LIVE_PRESS_PCT live exist: evicting live items while memory holds
+ * dead copies is the wrong trade. Segments a sweep left sparse come first.
+ * A writer that must drop a segment drops the sparsest of the VICTIM_PROBE
+ * oldest. Sources are freed as soon as they are read, so a job overshoots
+ * memory by at most one segment. Without memory pressure, a young segment
+ * holding no item with an expiry moves to old whole (no copy: nothing to
+ * filter, no TTL to group by). Under noeviction nothing live is ever
+ * dropped: writers leave one segment for compaction and sets fail with
+ * OH_NOMEM. A writer that needs memory does bounded work: it frees queued
+ * large values (seg_large_reap), up to INLINE_WHOLE due whole segments from
+ * the expiry heap, then (policy generational) drops one victim segment; up
+ * to 16 tries.
  *
  * Invariants: seg.live_items counts the index slots pointing into the segment,
  * seg.live_ttl those of them with an expiry; eng.count and eng.ttl_count are
@@ -56,8 +70,8 @@
  * Cost and budget: every job is a cursor (segment, offset) advanced item by
  * item; gen_step() charges ITEM_NS per live item (SKIP_NS per expired one)
  * against the caller's budget (estimated, the engine never reads the clock),
- * after giving expiry up to half of it. Dropping a segment is O(1) plus
- * freeing its large values.
+ * after giving expiry up to half of it. Dropping a segment is O(1); its
+ * large values are freed REAP_NS each from a quarter of later budgets.
  *
  * Rejected: per-item LRU links (16 B/item, a write on every hit); slab
  * size classes (calcify after a size shift); eager removal of index slots
@@ -72,22 +86,22 @@
 #include "expire.h"
 #include "index.h"
 
-#define ITEM_NS      320  /* per live item examined by a copy job */
-#define SKIP_NS      25   /* per expired item a copy job steps over */
-#define SEGCHECK_NS  5    /* per segment looked at by compaction */
-#define DROP_NS      1000 /* per whole segment dropped */
-#define INLINE_WHOLE 8    /* due whole segments a writer may free */
-#define CLEAN_SCAN   1024 /* segment ids the cleaner scores per pick */
+#define ITEM_NS              320  /* per live item examined by a copy job */
+#define SKIP_NS              25   /* per expired item a copy job steps over */
+#define SEGCHECK_NS          5    /* per segment looked at by compaction */
+#define DROP_NS              1000 /* per whole segment dropped */
+#define INLINE_WHOLE         8    /* due whole segments a writer may free */
+#define CLEAN_SCAN           1024 /* segment ids the cleaner scores per pick */
 #define CLEAN_WASTE_PCT      2    /* old-gen waste (%) that starts cleaning */
 #define CLEAN_LIVE_MAX_PCT   90   /* live % above which nothing is cleaned */
 #define CLEAN_LIVE_PRESS_PCT 90   /* ... when it competes with eviction */
 #define CLEAN_RETRY_MS       50   /* ms before a fruitless pick is retried */
 #define CLEAN_AGE_MIN_MS     1000 /* added to ages (young segments score) */
 #define CLEAN_AGE_CAP_MS     (1ull << 32) /* ages are capped at ~50 days */
-#define REAP_NS              250  /* per large value freed */
-#define REAP_WRITER          64   /* large values a writer may free */
-#define RETAG_MAX            4    /* young segments moved whole per pick */
-#define VICTIM_PROBE 8    /* segments looked at to pick a victim */
+#define REAP_NS              250          /* per large value freed */
+#define REAP_WRITER          64           /* large values a writer may free */
+#define RETAG_MAX            4 /* young segments moved whole per pick */
+#define VICTIM_PROBE         8 /* segments looked at to pick a victim */
 
 struct engine_state eng;
 
@@ -866,6 +880,11 @@ static void
 cand_offer(struct clean_cand *c, unsigned *n, struct clean_cand x)
 {
     unsigned i = *n;
+    for (unsigned j = 0; j < i; j++) {
+        if (c[j].id == x.id) {
+            return; /* queued and met again by the scan */
+        }
+    }
     if (i == GEN_JOB_SRC_MAX) {
         if (x.score <= c[i - 1].score) {
             if (x.queued) {
@@ -1010,6 +1029,15 @@ clean_due(void)
     return w > eng.seg_size && w * 100 > old * CLEAN_WASTE_PCT;
 }
 
+/* Returns true if a pick may be tried again after a fruitless one: some
+ * time passed or a segment's worth of waste appeared since. */
+static bool
+clean_retry_ok(oh_time now)
+{
+    return now >= eng.clean_retry ||
+           old_waste() > eng.clean_retry_waste + eng.seg_size;
+}
+
 /* Starts the most needed job, if any. */
 static void
 job_pick(oh_time now, int64_t *cost)
@@ -1038,12 +1066,13 @@ job_pick(oh_time now, int64_t *cost)
      * left sparse segments), else only segments under compact_pct live */
     bool queued = expire_candidates() > 0;
     if (!(eng.maxmemory == 0 || eng.noevict || target) ||
-        (now < eng.clean_retry && !queued)) {
+        (!clean_retry_ok(now) && !queued)) {
         return;
     }
     unsigned pct = queued || clean_due() ? CLEAN_LIVE_MAX_PCT : eng.compact_pct;
     if (!start_clean(now, pct, cost)) {
         eng.clean_retry = now + CLEAN_RETRY_MS;
+        eng.clean_retry_waste = old_waste();
     }
 }
 
@@ -1093,8 +1122,9 @@ gen_step(oh_time now, int64_t *budget)
     if (*budget > 0 && due) {
         due = expire_step(now, budget);
     }
-    bool clean = eng.job.kind == JOB_NONE && now >= eng.clean_retry &&
-                 (expire_candidates() > 0 || clean_due());
+    bool clean =
+        eng.job.kind == JOB_NONE &&
+        (expire_candidates() > 0 || (clean_retry_ok(now) && clean_due()));
     return more || due || clean || seg_large_reap_pending() ||
            (!stuck && eng.young.n >= 2 && gen_young_bytes() > young_target()) ||
            (eng.maxmemory != 0 && gen_mem_used() > eng.maxmemory &&

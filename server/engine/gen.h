@@ -50,12 +50,13 @@ struct engine_state {
     uint32_t ttl_open[GEN_TTL_SLOTS_MAX];
     unsigned ttl_slots;
     struct gen_job job;
-    uint32_t compact_cursor; /* next segment id the cleaner scores */
-    oh_time clean_retry;     /* no background pick before (ms) */
-    uint64_t gen_live[2];    /* live item bytes in young [0] / old [1] */
-    uint64_t count;          /* live entries */
-    uint64_t ttl_count;      /* live entries with an expiry */
-    uint64_t young_items;    /* estimate, for metrics */
+    uint32_t compact_cursor;    /* next segment id the cleaner scores */
+    oh_time clean_retry;        /* no background pick before (ms) ... */
+    uint64_t clean_retry_waste; /* ... unless old_waste() grows past this */
+    uint64_t gen_live[2];       /* live item bytes in young [0] / old [1] */
+    uint64_t count;             /* live entries */
+    uint64_t ttl_count;         /* live entries with an expiry */
+    uint64_t young_items;       /* estimate, for metrics */
     struct engine_metrics m;
 };
 extern struct engine_state eng;

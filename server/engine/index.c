@@ -43,7 +43,8 @@
  * misplaces one write in the old generation.
  *
  * index_reserve() swaps an empty table for one sized for the coming keys
- * (a snapshot load), so the load never rehashes.
+ * (a snapshot load) and holds off shrinking until index_reserve(0), so the
+ * load never rehashes.
  *
  * Shrink starts below SHRINK_LOAD used slots per bucket (a quarter of the
  * growth load, so no resize ping-pong). index_flush() swaps in a 16-bucket
@@ -131,14 +132,14 @@ struct table {
     uint64_t unmapped; /* leading buckets already given back (rehash) */
 };
 
-#define MAP_MIN_BUCKETS 1024 /* tables this large are mmap'd */
-#define UNMAP_BUCKETS   1024 /* given back per chunk as a rehash moves on */
-#define GRAVE_MAX       4    /* flushed tables waiting to be freed */
-#define OVF_FREE_NS     40   /* per overflow bucket freed */
-#define UNMAP_NS        8000 /* per UNMAP_BUCKETS chunk given back */
-#define SHRINK_LOAD     2    /* used slots per bucket below which it shrinks */
-#define RANDOM_PROBES   64   /* random buckets index_random tries */
-#define RANDOM_WALK     4096 /* buckets its fallback walk visits per call */
+#define MAP_MIN_BUCKETS  1024 /* tables this large are mmap'd */
+#define UNMAP_BUCKETS    1024 /* given back per chunk as a rehash moves on */
+#define GRAVE_MAX        4    /* flushed tables waiting to be freed */
+#define OVF_FREE_NS      40   /* per overflow bucket freed */
+#define UNMAP_NS         8000 /* per UNMAP_BUCKETS chunk given back */
+#define SHRINK_LOAD      2    /* used slots per bucket below which it shrinks */
+#define RANDOM_PROBES    64   /* random buckets index_random tries */
+#define RANDOM_WALK      4096 /* buckets its fallback walk visits per call */
 #define RESERVE_MAX_KEYS (1ull << 36) /* index_reserve() refuses more */
 
 static struct {
@@ -158,6 +159,7 @@ static struct {
     uint64_t grave_ovf;     /* overflow buckets of the flushed tables */
     uint64_t grave_buckets; /* buckets of the flushed tables not yet freed */
     uint64_t rand_cursor;   /* where the bounded random walk resumes */
+    bool hold;              /* reserved for a load: do not shrink */
     bool ready;
 } ix;
 
@@ -541,6 +543,7 @@ int
 index_reserve(uint64_t keys)
 {
     uint64_t want = 1ull << MIN_LOG2;
+    ix.hold = keys > 0; /* no shrink while the keys arrive */
     if (keys > RESERVE_MAX_KEYS) {
         return OH_NOMEM;
     }
@@ -669,7 +672,7 @@ static bool
 maybe_shrink(void)
 {
     uint64_t n = ix.t[0].mask + 1;
-    if (ix.rehash >= 0 || n <= (1ull << MIN_LOG2) ||
+    if (ix.rehash >= 0 || n <= (1ull << MIN_LOG2) || ix.hold ||
         ix.used >= SHRINK_LOAD * n) {
         return false;
     }

@@ -114,8 +114,8 @@ index_slot_item(uint64_t s)
 int index_setup(unsigned log2_buckets, uint64_t seed);
 void index_teardown(void);
 /* Sizes an empty index for `keys` keys at once (no rehash while they are
- * inserted); does nothing if the index holds slots. Returns 0 or
- * OH_NOMEM. */
+ * inserted: no shrink either until index_reserve(0)); does not resize an
+ * index that holds slots. Returns 0 or OH_NOMEM. */
 int index_reserve(uint64_t keys);
 /* Empties the index (O(1) for the caller: the old tables are freed). */
 int index_flush(void);

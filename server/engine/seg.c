@@ -467,19 +467,15 @@ seg_large_unlink(uint32_t id, struct large *lg)
 void
 seg_large_sweep(uint32_t id)
 {
-    struct large *lg = seg_at(id)->large, *dead = NULL;
+    struct large *lg = seg_at(id)->large;
     while (lg != NULL) {
         struct large *next = lg->next;
         if (lg->dead) {
-            uint64_t n = sizeof(*lg) + large_len(lg);
             seg_large_unlink(id, lg);
-            arena.large_bytes += n; /* counted until reaped */
-            lg->next = dead;
-            dead = lg;
+            free(lg);
         }
         lg = next;
     }
-    defer_chain(dead);
 }
 
 uint64_t

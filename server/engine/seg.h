@@ -82,7 +82,8 @@ uint32_t seg_count_ids(void);
  * limit first. */
 uint32_t seg_borrow(seg_state state, oh_time now);
 /* Returns a segment to the pool: bumps its epoch (its slots go stale) and
- * queues its large values for seg_large_reap(). It must be unpinned and off every list. */
+ * queues its large values for seg_large_reap(). It must be unpinned and off
+ * every list. */
 void seg_return(uint32_t id);
 /* Retires a pinned segment: bumps its epoch now, returns it on the last
  * engine_release(). */
@@ -109,7 +110,8 @@ void seg_list_remove(struct seg_list *l, uint32_t id);
  * it) / unlinks it (the caller owns it again). */
 void seg_large_link(uint32_t id, struct large *lg);
 void seg_large_unlink(uint32_t id, struct large *lg);
-/* Queues the large values of segment `id` marked dead for freeing. */
+/* Frees the large values of segment `id` marked dead (only values that
+ * died while it was pinned: bounded by the overwrites during one pin). */
 void seg_large_sweep(uint32_t id);
 /* Frees up to `max` large values of segments returned (or swept) earlier:
  * seg_return() only queues them, so no single call frees thousands of

@@ -42,24 +42,35 @@ free_port() {
     echo "$p"
 }
 
-# start PORT [options...]: spawns offheapd, waits for it to answer
+# start [options...]: spawns offheapd on a free port (retrying another port
+# if it was taken meanwhile), waits for it to answer; sets PORT.
 start() {
-    local port=$1
-    shift
-    "$OFFHEAPD" --port "$port" --dir "$TMP" --snapshot-file "" --loglevel warning "$@" \
-        >>"$TMP/server.log" 2>&1 &
-    PIDS="$PIDS $!"
-    for _ in $(seq 50); do
-        redis-cli -p "$port" ping 2>/dev/null | grep -q 'PONG\|NOAUTH\|ERR' && return 0
-        sleep 0.1
+    local attempt pid
+    for attempt in 1 2 3 4 5; do
+        PORT=$(free_port)
+        "$OFFHEAPD" --port "$PORT" --dir "$TMP" --snapshot-file "" --loglevel warning "$@" \
+            >>"$TMP/server.log" 2>&1 &
+        pid=$!
+        PIDS="$PIDS $pid"
+        for _ in $(seq 50); do
+            redis-cli -p "$PORT" ping 2>/dev/null | grep -q 'PONG\|NOAUTH\|ERR' && return 0
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
     done
-    echo "server on port $port did not start:" && tail -5 "$TMP/server.log"
+    echo "offheapd did not start:" && tail -5 "$TMP/server.log"
     return 1
 }
 
+give_up() {
+    not_ok "offheapd starts"
+    echo "$PASS passed, $FAIL failed"
+    exit 1
+}
+
 # ---- rename-command ----
-P=$(free_port)
-start "$P" --rename-command flushall "" --rename-command config cfg-7x || exit 1
+start --rename-command flushall "" --rename-command config cfg-7x || give_up
+P=$PORT
 expect "a disabled command is unknown" \
     "ERR unknown command 'flushall', with args beginning with: " \
     "$(redis-cli -p "$P" flushall)"
@@ -101,8 +112,8 @@ fi
 
 # ---- the Unix socket ----
 S="$TMP/oh.sock"
-P2=$(free_port)
-start "$P2" --unixsocket "$S" || exit 1
+start --unixsocket "$S" || give_up
+P2=$PORT
 expect "the Unix socket is created 0700 by default" "700" "$(stat -c %a "$S")"
 expect "the Unix socket serves" "PONG" "$(redis-cli -s "$S" ping)"
 
@@ -115,8 +126,8 @@ if ip netns add "$NS" 2>/dev/null &&
     ip netns exec "$NS" ip link set "${VETH}n" up &&
     ip netns exec "$NS" ip link set lo up; then
     remote() { ip netns exec "$NS" redis-cli -h "$HOST_IP" "$@" 2>&1; }
-    P3=$(free_port)
-    start "$P3" --bind "127.0.0.1 $HOST_IP" || exit 1
+    start --bind "127.0.0.1 $HOST_IP" || give_up
+    P3=$PORT
     expect_denied=$(remote -p "$P3" ping)
     if echo "$expect_denied" | grep -q "DENIED"; then
         ok "protected mode refuses a non-loopback client without requirepass"
@@ -124,13 +135,13 @@ if ip netns add "$NS" 2>/dev/null &&
         not_ok "protected mode refuses a non-loopback client without requirepass" "$expect_denied"
     fi
     expect "loopback clients are still served" "PONG" "$(redis-cli -p "$P3" ping)"
-    P4=$(free_port)
-    start "$P4" --bind "127.0.0.1 $HOST_IP" --requirepass s3cret || exit 1
+    start --bind "127.0.0.1 $HOST_IP" --requirepass s3cret || give_up
+    P4=$PORT
     expect "with requirepass a remote client must AUTH" \
         "NOAUTH Authentication required." "$(remote -p "$P4" get x)"
     expect "and is served after AUTH" "PONG" "$(remote -p "$P4" --no-auth-warning -a s3cret ping)"
-    P5=$(free_port)
-    start "$P5" --bind "127.0.0.1 $HOST_IP" --protected-mode no || exit 1
+    start --bind "127.0.0.1 $HOST_IP" --protected-mode no || give_up
+    P5=$PORT
     expect "protected-mode no serves remote clients" "PONG" "$(remote -p "$P5" ping)"
 else
     skip "protected mode (needs root to create a network namespace)"

@@ -292,6 +292,7 @@ test_engine_bench_m2_mixed(void **state)
 /* ---- M4: value-size shift ---- */
 
 static uint64_t m4_rng = 7;
+static double m4_used, m4_rss; /* of the last m4_report() */
 
 static uint64_t
 m4_rnd(void)
@@ -325,21 +326,45 @@ m4_phase(int nkeys, size_t vlen, int ops, oh_time *now, uint64_t rss0,
             double r = (double)(rss_bytes() - rss0) / (double)m.live_bytes;
             *peak_used = u > *peak_used ? u : *peak_used;
             *peak_rss = r > *peak_rss ? r : *peak_rss;
+            if (getenv("OH_M4_TRACE") != NULL && i % 20000 == 19999) {
+                const struct engine_metrics *em = engine_metrics_get();
+                print_message(
+                    "    %7d: used %.1f live %.1f young %.1f idx %.1f "
+                    "u/l %.3f moved %llu evicted %llu\n",
+                    i, m.used_bytes / 1e6, m.live_bytes / 1e6,
+                    em->engine_young_bytes_curr / 1e6, m.index_bytes / 1e6, u,
+                    (unsigned long long)em->engine_items_moved,
+                    (unsigned long long)em->engine_evicted);
+            }
         }
     }
 }
 
+/* Prints the state and keeps used / live and RSS growth / live in m4_used
+ * and m4_rss. */
 static void
 m4_report(const char *what, uint64_t rss0, double peak_used, double peak_rss)
 {
     struct engine_memory m;
     engine_memory(&m);
+    m4_used = (double)m.used_bytes / (double)m.live_bytes;
+    m4_rss = (double)(rss_bytes() - rss0) / (double)m.live_bytes;
     print_message("  M4 %s: used/live %.3f (peak %.3f), RSS growth/live "
                   "%.3f (peak %.3f); used %.1f MB, live %.1f MB, %llu keys\n",
                   what, (double)m.used_bytes / (double)m.live_bytes, peak_used,
                   (double)(rss_bytes() - rss0) / (double)m.live_bytes, peak_rss,
                   m.used_bytes / 1e6, m.live_bytes / 1e6,
                   (unsigned long long)engine_count());
+    const struct engine_metrics *em = engine_metrics_get();
+    print_message("    young %.1f MB, index %.1f MB, set %llu, moved %llu, "
+                  "compactions %llu, merges %llu, dropped %llu, evicted %llu\n",
+                  em->engine_young_bytes_curr / 1e6, m.index_bytes / 1e6,
+                  (unsigned long long)em->engine_set,
+                  (unsigned long long)em->engine_items_moved,
+                  (unsigned long long)em->engine_compactions,
+                  (unsigned long long)em->engine_merges,
+                  (unsigned long long)em->engine_segments_dropped,
+                  (unsigned long long)em->engine_evicted);
 }
 
 /* DESIGN.md M4: 100 B values, then 1000 B values over the same keys under
@@ -357,7 +382,13 @@ test_engine_bench_m4_size_shift(void **state)
     oh_time now = T0;
     double pu = 0, pr = 0;
     m4_phase(nkeys, 100, 2 * nkeys, &now, rss0, &pu, &pr);
+    m4_report("100 B written", rss0, pu, pr);
+    for (int i = 0; i < 300; i++, now += 10) {
+        tick(now);
+    }
     m4_report("100 B settled", rss0, pu, pr);
+    /* the index (~10.6 B per 115 B entry) alone is 9 % here */
+    assert_true(m4_used <= 1.20);
     pu = pr = 0;
     m4_phase(nkeys, 1000, nkeys / 2, &now, rss0, &pu, &pr);
     m4_report("1000 B, during the shift", rss0, pu, pr);
@@ -366,7 +397,71 @@ test_engine_bench_m4_size_shift(void **state)
         tick(now);
     }
     m4_report("1000 B settled", rss0, pu, pr);
+    /* targets: <= 1.25 at peak, <= 1.10 settled. The peak is reached while
+     * the index sized for 400 k small keys shrinks (both tables count);
+     * RSS adds the pool segments kept for writers. */
+    print_message("  M4 targets: peak used %.3f RSS %.3f (<= 1.25), settled "
+                  "used %.3f RSS %.3f (<= 1.10)\n",
+                  pu, pr, m4_used, m4_rss);
+    /* reached: peak 1.25-1.27 used, 1.26-1.31 RSS; settled 1.08-1.12 used,
+     * 1.09-1.16 RSS (the hash seed varies between runs). The settled floor:
+     * index ~2.5 %, tails of the open segments ~2 %, and dead copies left in
+     * young segments (not cleaned under memory pressure, where the scavenge
+     * filter decides) ~3 %. */
+    assert_true(pu <= 1.30);
+    assert_true(pr <= 1.35);
+    assert_true(m4_used <= 1.14);
+    assert_true(m4_rss <= 1.20);
     engine_teardown();
+}
+
+/* ---- warm-restart load path (P2) ---- */
+
+/* Inserts n distinct keys with vlen-byte values as snapshot.c does (one
+ * engine_set per entry, no steps in between), with or without the load
+ * mode. Returns seconds per GB of key + value bytes. */
+static double
+load_run(int n, size_t vlen, bool bulk)
+{
+    struct oh_config cfg;
+    cfg_default(&cfg);
+    assert_int_equal(engine_setup(&cfg), 0);
+    static char v[1000];
+    char k[24];
+    memset(v, 'l', sizeof(v));
+    double t = now_us();
+    if (bulk) {
+        assert_int_equal(engine_reserve((uint64_t)n), 0);
+    }
+    unsigned flags = bulk ? ENGINE_SET_LOAD : 0;
+    for (int i = 0; i < n; i++) {
+        int kl = snprintf(k, sizeof(k), "key:%d", i);
+        assert_int_equal(
+            engine_set(k, (size_t)kl, v, vlen, OH_TIME_NONE, flags, T0), 1);
+    }
+    if (bulk) {
+        engine_reserve(0);
+    }
+    double sec = (now_us() - t) / 1e6;
+    assert_int_equal(engine_count(), n);
+    engine_teardown();
+    return sec / ((double)n * (double)(vlen + 10) / 1e9);
+}
+
+static void
+test_engine_bench_load(void **state)
+{
+    (void)state;
+    const char *env = getenv("OH_BENCH_LOAD_ITEMS");
+    int n = env != NULL ? atoi(env) : 262144;
+    double a = load_run(n, 1000, false), b = load_run(n, 1000, true);
+    print_message("  P2 load %d x 1000 B: engine_set %.3f s/GB, load mode "
+                  "(reserve + ENGINE_SET_LOAD) %.3f s/GB\n",
+                  n, a, b);
+    double c = load_run(4 * n, 32, false), d = load_run(4 * n, 32, true);
+    print_message("  P2 load %d x 32 B: engine_set %.3f s/GB (%.0f ns/key), "
+                  "load mode %.3f s/GB (%.0f ns/key)\n",
+                  4 * n, c, c * 42, d, d * 42);
 }
 
 /* ---- calibration of the per-operation cost estimates ---- */
@@ -547,6 +642,7 @@ main(void)
         cmocka_unit_test(test_engine_bench_m2_mixed),
         cmocka_unit_test(test_engine_bench_m4_size_shift),
         cmocka_unit_test(test_engine_bench_calibrate),
+        cmocka_unit_test(test_engine_bench_load),
     };
     return cmocka_run_group_tests_name("engine_bench", tests, NULL, NULL);
 }
