@@ -18,7 +18,7 @@ port=$(free_port 3)
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f", b - a}'; }
 
-start_offheapd "$port" --dir "$DIR" || exit 1
+start_offheapd "$port" --dir "$DIR" --snapshot-file dump.offheap || exit 1
 echo "loading $keys keys of $VALUE bytes ($GB GB of values)"
 t0=$(now)
 awk -v n="$keys" -v size="$VALUE" 'BEGIN {
