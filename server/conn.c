@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -359,6 +360,27 @@ flush_output(struct conn *c)
         }
     }
     return 0;
+}
+
+void
+conn_flush_all(int timeout_ms)
+{
+    uint64_t deadline = ev_monotonic_us() + (uint64_t)timeout_ms * 1000;
+    for (;;) {
+        struct pollfd fds[CONN_IOV_MAX];
+        nfds_t n = 0;
+        for (struct conn *c = clients; c != NULL; c = c->next) {
+            if (c->out_head != NULL && !c->close_now && flush_output(c) == 0 &&
+                c->out_head != NULL && n < CONN_IOV_MAX) {
+                fds[n++] = (struct pollfd){.fd = c->fd, .events = POLLOUT};
+            }
+        }
+        uint64_t now = ev_monotonic_us();
+        if (n == 0 || now >= deadline) {
+            return;
+        }
+        poll(fds, n, (int)((deadline - now) / 1000) + 1);
+    }
 }
 
 /* ---- closing ---- */

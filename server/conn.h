@@ -77,6 +77,9 @@ void conn_teardown(void);
  * reached when full, and non-loopback TCP peers in protected mode. */
 void conn_accept(int fd, bool is_unix);
 
+/* Writes the replies every client is owed, waiting up to timeout_ms for
+ * slow sockets (graceful shutdown). */
+void conn_flush_all(int timeout_ms);
 /* Marks `c` to be closed after its pending replies are written. */
 void conn_close_after_reply(struct conn *c);
 /* Writes pending output of a client that is not the one being served

@@ -165,16 +165,22 @@ ev_setup(void)
 }
 
 void
-ev_teardown(void)
+ev_close_listeners(void)
 {
-    if (base == NULL) {
-        return;
-    }
     for (int i = 0; i < nlisteners; i++) {
         event_free(listeners[i].ev);
         close(listeners[i].fd);
     }
     nlisteners = 0;
+}
+
+void
+ev_teardown(void)
+{
+    if (base == NULL) {
+        return;
+    }
+    ev_close_listeners();
     struct event **evs[] = {&tick_ev, &sig_term_ev, &sig_int_ev, &sig_hup_ev};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
         if (*evs[i] != NULL) {

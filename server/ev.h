@@ -20,6 +20,8 @@ struct event_base *ev_base(void);
  * (cfg->unixsocket, cfg->unixsocketperm). Returns 0, or -1 after logging
  * the reason. */
 int ev_listen(const struct oh_config *c);
+/* Stops accepting connections (shutdown). */
+void ev_close_listeners(void);
 /* The TCP port actually bound (useful with port 0), 0 if none. */
 int ev_port(void);
 

@@ -14,6 +14,7 @@
 #include "version.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #define MAIN_LOAD_STEP_BYTES (1u << 20) /* snapshot bytes per load step */
 #define MAIN_LOAD_SLICE_US   100000     /* µs of loading per tick */
 #define MAIN_EXTEND_US       30000000   /* µs asked of systemd per progress */
+#define MAIN_FLUSH_MS        2000       /* ms to finish replies at shutdown */
 
 static int exit_status = EX_OK;
 
@@ -194,9 +196,24 @@ start_loading(void)
     return 0;
 }
 
+/* A second SIGTERM/SIGINT while saving at shutdown: stop the save (the old
+ * snapshot stays as it was) and exit promptly. */
+static void
+on_second_stop(int sig)
+{
+    (void)sig;
+    snapshot_interrupt();
+}
+
 static void
 shut_down(void)
 {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_second_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    ev_close_listeners();
+    conn_flush_all(MAIN_FLUSH_MS);
     notify_stopping();
     log_notice("offheapd exiting");
     if (exit_status == EX_OK) {

@@ -466,6 +466,14 @@ write_batch(struct writer *w, const struct batch *b, oh_time now)
     return count;
 }
 
+static volatile sig_atomic_t save_interrupted;
+
+void
+snapshot_interrupt(void)
+{
+    save_interrupted = 1;
+}
+
 /* Writes every live entry. Returns the count, or -1 if out of memory. */
 static int64_t
 write_entries(struct writer *w, oh_time now)
@@ -480,7 +488,7 @@ write_entries(struct writer *w, oh_time now)
             break;
         }
         count += write_batch(w, &b, now);
-    } while (cursor != 0 && w->err == 0);
+    } while (cursor != 0 && w->err == 0 && !save_interrupted);
     free(b.bytes);
     free(b.ends);
     return b.nomem ? -1 : (int64_t)count;
@@ -564,6 +572,9 @@ snapshot_save(const char *path, oh_time now, struct snapshot_result *out)
     struct snapshot_result res = {0};
     snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
     int rc = write_file(tmp, now, &res);
+    if (rc == 0 && save_interrupted) {
+        rc = SNAPSHOT_INTERRUPTED;
+    }
     if (rc == 0 && rename(tmp, path) != 0) {
         log_warn("snapshot: rename %s to %s: %s", tmp, path, strerror(errno));
         rc = SNAPSHOT_IO;

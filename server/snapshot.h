@@ -54,7 +54,8 @@ struct cmd_req;
     X(BUSY,      -8, "a background save is in progress")                    \
     X(NOMEM,     -9, "out of memory")                                       \
     X(DISABLED, -10, "no snapshot file configured (snapshot-file is empty)") \
-    X(REFUSED,  -11, "bad snapshot; refusing to start (snapshot-on-corrupt refuse)")
+    X(REFUSED,  -11, "bad snapshot; refusing to start (snapshot-on-corrupt refuse)") \
+    X(INTERRUPTED, -12, "save interrupted by a second stop signal")
 /* clang-format on */
 
 typedef enum {
@@ -62,6 +63,11 @@ typedef enum {
     SNAPSHOT_ERRORS(X)
 #undef X
 } snapshot_rc;
+
+/* Makes a save in progress stop at its next batch, leave the previous
+ * snapshot untouched and remove its temporary file (a second SIGTERM while
+ * saving at shutdown). Async-signal-safe. */
+void snapshot_interrupt(void);
 
 /* Returns the message of a snapshot_rc (a static string). */
 const char *snapshot_strerror(int rc);

@@ -145,6 +145,7 @@ check "then READY=1 again" wait_for "$OUT" 'READY=1' 20 &&
 # ---- stop: STOPPING=1 and the snapshot ----
 resp "$PORT" set warm "across a restart" >/dev/null
 resp "$PORT" set gone soon px 300 >/dev/null
+resp "$PORT" set lasting v ex 1000 >/dev/null
 stop_server
 rc=$?
 check "SIGTERM sends STOPPING=1" grep -qx 'STOPPING=1' "$OUT"
@@ -161,7 +162,31 @@ check "keys are back after a restart" \
     [ "$(resp "$PORT" get warm)" = "across a restart" ]
 check "keys that expired meanwhile are dropped" \
     [ "$(resp "$PORT" get gone)" = '$-1' ]
-check "the log reports the keys loaded" grep -q "loaded 1 keys" "$TMP/log2"
+ttl=$(resp "$PORT" ttl lasting)
+check "a key keeps its TTL across a restart" [ "${ttl#:}" -ge 990 ] && [ "${ttl#:}" -le 1000 ]
+check "the log reports the keys loaded" grep -q "loaded 2 keys" "$TMP/log2"
+
+# ---- a second SIGTERM during a long save: prompt exit, old snapshot kept ----
+awk 'BEGIN { v = sprintf("%*s", 1000, ""); gsub(/ /, "x", v)
+    for (i = 0; i < 400000; i++) { k = "bulk:" i
+        printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$1000\r\n%s\r\n", length(k), k, v } }' |
+    redis-cli -p "$PORT" --pipe >/dev/null
+before=$(cksum <"$TMP/data/dump.offheap")
+kill -TERM "$SERVER_PID"
+sleep 0.2
+t0=$(date +%s%N)
+kill -TERM "$SERVER_PID" 2>/dev/null
+wait "$SERVER_PID"
+took_ms=$((($(date +%s%N) - t0) / 1000000))
+SERVER_PID=""
+check "a second SIGTERM while saving exits within 2 s (took ${took_ms} ms)" [ "$took_ms" -lt 2000 ]
+check "and leaves the previous snapshot as it was" \
+    [ "$(cksum <"$TMP/data/dump.offheap")" = "$before" ]
+check "and no temporary snapshot file" \
+    sh -c '! ls "$0"/data/*.tmp-* >/dev/null 2>&1' "$TMP"
+start "$TMP/log2b"
+check "the server starts from that snapshot" wait_for "$OUT" '^READY=1$'
+check "with its keys" [ "$(resp "$PORT" get warm)" = "across a restart" ]
 stop_server
 
 # ---- a bad snapshot under snapshot-on-corrupt refuse ----
