@@ -81,15 +81,28 @@ free_port() {
     echo 23456
 }
 
-# start <log> [options...]: starts offheapd under the fake systemd.
+# start <log> [options...]: starts offheapd under the fake systemd. If the
+# port was taken meanwhile (another program on this machine), it moves PORT
+# to another free port and tries again.
 start() {
-    local log=$1
+    local log=$1 attempt
     shift
-    : >"$TMP/notify.out"
-    NOTIFY_SOCKET="$TMP/notify" WATCHDOG_USEC=400000 \
-        "$BIN" "$TMP/offheapd.conf" --port "$PORT" --dir "$TMP/data" "$@" \
-        >"$log" 2>&1 &
-    SERVER_PID=$!
+    for attempt in 1 2 3 4 5; do
+        : >"$TMP/notify.out"
+        NOTIFY_SOCKET="$TMP/notify" WATCHDOG_USEC=400000 \
+            "$BIN" "$TMP/offheapd.conf" --port "$PORT" --dir "$TMP/data" "$@" \
+            >"$log" 2>&1 &
+        SERVER_PID=$!
+        for _ in $(seq 1 40); do
+            grep -q "Address already in use" "$log" 2>/dev/null && break
+            grep -q "listening on" "$log" 2>/dev/null && return 0
+            kill -0 "$SERVER_PID" 2>/dev/null || return 0
+            sleep 0.05
+        done
+        grep -q "Address already in use" "$log" 2>/dev/null || return 0
+        wait "$SERVER_PID" 2>/dev/null
+        PORT=$(free_port)
+    done
 }
 
 stop_server() { # stop_server: SIGTERM, then the exit status
