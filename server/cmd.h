@@ -131,6 +131,9 @@ struct cmd_sub {
 void cmd_sub_dispatch(struct conn *c, const struct cmd_req *r,
                       const char *parent, const struct cmd_sub *subs);
 
+/* Samples memory for INFO's used_memory_peak (called every tick). */
+void cmd_info_sample(void);
+
 /* Forgets the client's queued transaction and watched keys (on RESET, on
  * close). Implemented in cmd_multi.c. */
 void cmd_multi_reset(struct conn *c);

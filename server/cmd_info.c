@@ -154,6 +154,18 @@ info_clients(struct text *t)
                 conn_count(), cfg.maxclients, max_in, max_out);
 }
 
+static uint64_t used_peak; /* highest used_memory seen by the tick */
+
+void
+cmd_info_sample(void)
+{
+    struct engine_memory m;
+    engine_memory(&m);
+    if (m.used_bytes - m.index_bytes > used_peak) {
+        used_peak = m.used_bytes - m.index_bytes;
+    }
+}
+
 /* used_memory is the bytes of segments (and large values) holding entries,
  * live or dead; the index is reported apart, and both count against
  * maxmemory (maxmemory_used). */
@@ -163,11 +175,9 @@ info_memory(struct text *t)
     struct engine_memory m;
     engine_memory(&m);
     uint64_t used = m.used_bytes - m.index_bytes;
-    static uint64_t peak;
+    cmd_info_sample();
+    uint64_t peak = used_peak;
     uint64_t rss = rss_bytes();
-    if (used > peak) {
-        peak = used;
-    }
     char h_used[32], h_rss[32], h_peak[32], h_max[32];
     human_bytes(h_used, sizeof(h_used), used);
     human_bytes(h_rss, sizeof(h_rss), rss);
@@ -402,8 +412,8 @@ memory_stats(struct conn *c)
     reply_bulk_cstr(c, "rss");
     reply_int(c, (long long)rss_bytes());
     reply_bulk_cstr(c, "fragmentation");
-    reply_double(c, m.used_bytes ? (double)rss_bytes() / (double)m.used_bytes
-                                 : 0.0);
+    uint64_t used = m.used_bytes - m.index_bytes;
+    reply_double(c, used ? (double)rss_bytes() / (double)used : 0.0);
 }
 
 static void

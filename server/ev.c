@@ -1,7 +1,9 @@
 /* ev.c: libevent glue. One event_base; a listener event per socket; one
  * persistent timer at `hz` ticks per second drives background work
- * (engine_step, client timeouts); SIGTERM/SIGINT stop the loop
- * gracefully, SIGHUP reloads. The clock is read here only. */
+ * (client timeouts, and engine_step slices of EV_STEP_BUDGET_US, each run
+ * after the sockets were polled again so requests interleave with them);
+ * SIGTERM/SIGINT stop the loop gracefully, SIGHUP reloads. The clock is
+ * read here only. */
 #define _GNU_SOURCE /* accept4 */
 #include "ev.h"
 
@@ -26,9 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EV_LISTENERS_MAX   16 /* bind addresses + unix socket */
-#define EV_STEP_BUDGET_US  50 /* µs of engine work per step slice */
-#define EV_STEP_SLICES_MAX 20 /* slices per tick while work remains */
+#define EV_LISTENERS_MAX  16 /* bind addresses + unix socket */
+#define EV_STEP_BUDGET_US 50 /* µs of engine work per step slice */
+#define EV_STEP_SLICES_MAX                                                     \
+    20 /* slices per tick while work remains (each                             \
+          one after the sockets were polled) */
 
 struct listener {
     int fd;
@@ -40,7 +44,8 @@ static struct event_base *base;
 static struct listener listeners[EV_LISTENERS_MAX];
 static int nlisteners;
 static int bound_port;
-static struct event *tick_ev, *sig_term_ev, *sig_int_ev, *sig_hup_ev;
+static struct event *tick_ev, *step_ev, *sig_term_ev, *sig_int_ev, *sig_hup_ev;
+static int step_slices; /* slices run since the last tick */
 static oh_time now_ms;
 static uint64_t start_us;
 static uint64_t tick_hz;
@@ -100,18 +105,33 @@ arm_tick(void)
     event_add(tick_ev, &tv);
 }
 
+/* One slice of engine work. While work remains, the next slice is queued
+ * as a zero-delay timer, which libevent runs only after polling the
+ * sockets again: client requests are served between slices, so background
+ * work never holds the loop for more than one slice. */
+static void
+on_step(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    oh_time now = ev_clock_update();
+    uint64_t t0 = ev_monotonic_us();
+    bool more = engine_step(now, EV_STEP_BUDGET_US);
+    latency_record("engine-step", (ev_monotonic_us() - t0) / 1000, now);
+    if (more && ++step_slices < EV_STEP_SLICES_MAX) {
+        static const struct timeval zero = {0, 0};
+        event_add(step_ev, &zero);
+    }
+}
+
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what, (void)arg;
     oh_time now = ev_clock_update();
-    uint64_t t0 = ev_monotonic_us();
-    for (int i = 0; i < EV_STEP_SLICES_MAX; i++) {
-        if (!engine_step(now, EV_STEP_BUDGET_US)) {
-            break;
-        }
+    step_slices = 0;
+    if (!event_pending(step_ev, EV_TIMEOUT, NULL)) {
+        on_step(-1, EV_TIMEOUT, NULL);
     }
-    latency_record("engine-step", (ev_monotonic_us() - t0) / 1000, now);
     conn_cron(now);
     if (ev_on_tick != NULL) {
         ev_on_tick(now);
@@ -154,6 +174,7 @@ ev_setup(void)
     ev_clock_update();
     signal(SIGPIPE, SIG_IGN);
     tick_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
+    step_ev = evtimer_new(base, on_step, NULL);
     sig_term_ev = evsignal_new(base, SIGTERM, on_stop_signal, NULL);
     sig_int_ev = evsignal_new(base, SIGINT, on_stop_signal, NULL);
     sig_hup_ev = evsignal_new(base, SIGHUP, on_hup, NULL);
@@ -181,7 +202,8 @@ ev_teardown(void)
         return;
     }
     ev_close_listeners();
-    struct event **evs[] = {&tick_ev, &sig_term_ev, &sig_int_ev, &sig_hup_ev};
+    struct event **evs[] = {&tick_ev, &step_ev, &sig_term_ev, &sig_int_ev,
+                            &sig_hup_ev};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
         if (*evs[i] != NULL) {
             event_free(*evs[i]);

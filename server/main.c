@@ -172,6 +172,7 @@ static void
 on_tick(oh_time now)
 {
     notify_watchdog_tick(ev_monotonic_us());
+    cmd_info_sample();
     snapshot_cron(now);
     if (snapshot_loading()) {
         load_slice(now);

@@ -4,13 +4,14 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 OFFHEAPD=${OFFHEAPD:-build/offheapd}
 BENCH_PIDS=""
+BENCH_PID_DIR=$(mktemp -d /tmp/oh-bench-XXXXXX) # pid of the server on each port
 
 free_port() { # free_port <n>: a port nothing listens on
-    p=$((20000 + ($$ * 7 + ${1:-0} * 131) % 20000))
-    while ss -ltn 2>/dev/null | awk '{print $4}' | grep -q ":$p\$"; do
-        p=$((p + 1))
+    local fp=$((20000 + ($$ * 7 + ${1:-0} * 131) % 20000))
+    while ss -ltn 2>/dev/null | awk '{print $4}' | grep -q ":$fp\$"; do
+        fp=$((fp + 1))
     done
-    echo "$p"
+    echo "$fp"
 }
 
 wait_ping() { # wait_ping <port>
@@ -23,42 +24,43 @@ wait_ping() { # wait_ping <port>
 }
 
 start_offheapd() { # start_offheapd <port> [options...]
-    port=$1
+    local sport=$1
     shift
-    taskset -c "$SERVER_CPU" "$OFFHEAPD" --port "$port" --loglevel warning --snapshot-file "" "$@" >/dev/null 2>&1 &
+    taskset -c "$SERVER_CPU" "$OFFHEAPD" --port "$sport" --loglevel warning --snapshot-file "" "$@" >/dev/null 2>&1 &
     BENCH_PIDS="$BENCH_PIDS $!"
-    echo $! >"/tmp/bench-pid-$port"
-    wait_ping "$port"
+    mkdir -p "$BENCH_PID_DIR" && echo $! >"$BENCH_PID_DIR/$sport"
+    wait_ping "$sport"
 }
 
 start_redis() { # start_redis <port> [options...]
-    port=$1
+    local sport=$1
     shift
-    taskset -c "$SERVER_CPU" redis-server --port "$port" --save '' --appendonly no \
+    taskset -c "$SERVER_CPU" redis-server --port "$sport" --save '' --appendonly no \
         --bind 127.0.0.1 --loglevel warning "$@" >/dev/null 2>&1 &
     BENCH_PIDS="$BENCH_PIDS $!"
-    echo $! >"/tmp/bench-pid-$port"
-    wait_ping "$port"
+    mkdir -p "$BENCH_PID_DIR" && echo $! >"$BENCH_PID_DIR/$sport"
+    wait_ping "$sport"
 }
 
 start_memcached() { # start_memcached <port> <megabytes> [options...]
-    port=$1
-    mb=$2
+    local sport=$1 mb=$2
     shift 2
-    taskset -c "$SERVER_CPU" memcached -p "$port" -l 127.0.0.1 -U 0 -m "$mb" -t 1 -u nobody "$@" >/dev/null 2>&1 &
+    taskset -c "$SERVER_CPU" memcached -p "$sport" -l 127.0.0.1 -U 0 -m "$mb" -t 1 -u nobody "$@" >/dev/null 2>&1 &
     BENCH_PIDS="$BENCH_PIDS $!"
-    echo $! >"/tmp/bench-pid-$port"
+    mkdir -p "$BENCH_PID_DIR" && echo $! >"$BENCH_PID_DIR/$sport"
     sleep 0.3
 }
 
-pid_of_port() { cat "/tmp/bench-pid-$1"; }
+pid_of_port() { cat "$BENCH_PID_DIR/$1"; }
 
-stop_all() {
-    for p in $BENCH_PIDS; do
-        kill "$p" 2>/dev/null
+stop_all() { # stops every server started here; forgets their pids
+    local sp
+    for sp in $BENCH_PIDS; do
+        kill "$sp" 2>/dev/null
     done
     wait 2>/dev/null
     BENCH_PIDS=""
+    rm -rf "$BENCH_PID_DIR"
 }
 
 # CPU seconds (user + system) a process has used, in clock ticks.

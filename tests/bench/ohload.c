@@ -19,6 +19,7 @@
  *   stat    prints INFO / stats fields
  *   steps   times calls of functions in a running process with uprobes
  *           (perf_event_open), e.g. offheapd's engine_step
+ *   jitter  spins on this CPU and reports how long it was taken away
  *
  * Keys are `prefix` + a zero-padded decimal id, `key_len` bytes in all.
  * Values are a slice of a fixed pseudo-random pattern chosen by the id, so
@@ -67,16 +68,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RBUF_MIN      (1u << 20) /* bytes of read buffer per connection */
-#define PATTERN_SLACK 4096u      /* offsets into the value pattern */
-#define EXISTS_GROUP  64u        /* keys per RESP EXISTS */
-#define BATCH_MAX     4096u      /* pipeline depth limit */
-#define CONNS_MAX     64u
-#define HIST_SUB      64u /* sub-buckets per power of two */
-#define HIST_N        (2 * HIST_SUB + 40 * HIST_SUB)
-#define PENDING_MAX   (1u << 21) /* outstanding probe requests */
-#define BG_OUTSTANDING 8u        /* background batches in flight */
-#define FUNCS_MAX     8u
+#define RBUF_MIN       (1u << 20) /* bytes of read buffer per connection */
+#define PATTERN_SLACK  4096u      /* offsets into the value pattern */
+#define EXISTS_GROUP   64u        /* keys per RESP EXISTS */
+#define BATCH_MAX      4096u      /* pipeline depth limit */
+#define CONNS_MAX      64u
+#define HIST_SUB       64u /* sub-buckets per power of two */
+#define HIST_N         (2 * HIST_SUB + 40 * HIST_SUB)
+#define PENDING_MAX    (1u << 21) /* outstanding probe requests */
+#define BG_OUTSTANDING 8u         /* background batches in flight */
+#define FUNCS_MAX      8u
 
 /* ---- options ---- */
 
@@ -117,13 +118,16 @@ enum otype { O_STR, O_U64, O_DBL, O_BOOL };
     X(bg_first,    O_U64,  "0",          "probe: background first id")                  \
     X(bg_prefix,   O_STR,  "b",          "probe: background key prefix")                \
     X(bg_val,      O_U64,  "32",         "probe: background SET value length")          \
+    X(bg_keep,     O_U64,  "0",          "probe: set/del skip ids divisible by this")   \
     X(pid,         O_U64,  "0",          "server pid (RSS from /proc; steps target)")   \
     X(old_item,    O_U64,  "112",        "rounds: live bytes of an item not in the set")\
+    X(steady,      O_DBL,  "0",          "rounds: hit ratio bar (0: last quarter's - 0.02)")\
     X(live_keys,   O_U64,  "0",          "expiry: live keys (prefix live_prefix)")      \
     X(live_prefix, O_STR,  "l",          "expiry: live key prefix")                     \
     X(sample,      O_U64,  "50",         "expiry: keys of each kind probed per tick")   \
     X(interval_ms, O_U64,  "50",         "expiry: sampling period")                     \
     X(base_used,   O_U64,  "0",          "expiry: used memory before the expiring load")\
+    X(base_entries,O_U64,  "0",          "expiry: used_memory before the expiring load")\
     X(field,       O_STR,  "used,items", "stat: comma-separated fields")                \
     X(exe,         O_STR,  "",           "steps: executable of the process")            \
     X(func,        O_STR,  "engine_step","steps: comma-separated functions")            \
@@ -131,10 +135,10 @@ enum otype { O_STR, O_U64, O_DBL, O_BOOL };
 /* clang-format on */
 
 static struct opts {
-#define O_FIELD_O_STR  const char *
-#define O_FIELD_O_U64  uint64_t
-#define O_FIELD_O_DBL  double
-#define O_FIELD_O_BOOL bool
+#define O_FIELD_O_STR            const char *
+#define O_FIELD_O_U64            uint64_t
+#define O_FIELD_O_DBL            double
+#define O_FIELD_O_BOOL           bool
 #define X(name, type, def, desc) O_FIELD_##type name;
     OPTIONS(X)
 #undef X
@@ -149,7 +153,8 @@ struct optdesc {
 };
 
 static const struct optdesc optdescs[] = {
-#define X(name, type, def, desc) {#name, type, offsetof(struct opts, name), def, desc},
+#define X(name, type, def, desc)                                               \
+    {#name, type, offsetof(struct opts, name), def, desc},
     OPTIONS(X)
 #undef X
 };
@@ -196,7 +201,7 @@ opt_set(const struct optdesc *d, const char *v)
 static void
 usage(void)
 {
-    fputs("usage: ohload load|replay|rounds|probe|expiry|stat|steps "
+    fputs("usage: ohload load|replay|rounds|probe|expiry|stat|steps|jitter "
           "[--option value ...]\n",
           stderr);
     for (size_t i = 0; i < NOPTS; i++) {
@@ -593,6 +598,8 @@ struct reply {
     enum rtype type;
     const char *p; /* RP_VAL data, RP_ERR text; BORROWED until conn_fill() */
     size_t len;
+    const char *key; /* memcached multi-get: the VALUE's key (BORROWED) */
+    size_t klen;
     long long i;
 };
 
@@ -692,16 +699,42 @@ parse_mc(const char *p, size_t n, struct reply *r)
     return (long)line;
 }
 
-/* Takes the next complete reply, if one is buffered. */
+/* Parses one element of a memcached multi-get reply: a VALUE block (key
+ * in r->key) or the closing END (RP_NIL). Same contract as parse_resp. */
+static long
+parse_mc_multi(const char *p, size_t n, struct reply *r)
+{
+    const char *nl = memchr(p, '\n', n);
+    if (nl == NULL || !starts(p, n, "VALUE ")) {
+        return nl == NULL ? 0 : parse_mc(p, n, r);
+    }
+    size_t line = (size_t)(nl - p) + 1;
+    const char *sp = memrchr(p, ' ', line);
+    const char *kend = memchr(p + 6, ' ', line - 6);
+    size_t len = (size_t)strtoull(sp + 1, NULL, 10);
+    if (kend == NULL || n < line + len + 2) {
+        return kend == NULL ? -1 : 0;
+    }
+    r->type = RP_VAL;
+    r->key = p + 6;
+    r->klen = (size_t)(kend - r->key);
+    r->p = p + line;
+    r->len = len;
+    return (long)(line + len + 2);
+}
+
+/* Takes the next complete reply, if one is buffered. `multi`: parse the
+ * elements of a memcached multi-get. */
 static bool
-reply_take(struct conn *c, struct reply *r)
+reply_take_as(struct conn *c, struct reply *r, bool multi)
 {
     const char *p = c->rbuf + c->rpos;
     size_t n = c->rlen - c->rpos;
     if (n == 0) {
         return false;
     }
-    long used = mc ? parse_mc(p, n, r) : parse_resp(p, n, r);
+    long used = !mc ? parse_resp(p, n, r)
+                    : (multi ? parse_mc_multi(p, n, r) : parse_mc(p, n, r));
     if (used < 0) {
         die("unexpected reply '%.40s'", p);
     }
@@ -709,12 +742,24 @@ reply_take(struct conn *c, struct reply *r)
     return used > 0;
 }
 
+static bool
+reply_take(struct conn *c, struct reply *r)
+{
+    return reply_take_as(c, r, false);
+}
+
+static void
+reply_read_as(struct conn *c, struct reply *r, bool multi)
+{
+    while (!reply_take_as(c, r, multi)) {
+        conn_fill(c, false);
+    }
+}
+
 static void
 reply_read(struct conn *c, struct reply *r)
 {
-    while (!reply_take(c, r)) {
-        conn_fill(c, false);
-    }
+    reply_read_as(c, r, false);
 }
 
 /* ---- counters shared by the modes ---- */
@@ -737,8 +782,8 @@ tally_get(struct tally *t, const struct reply *r, uint64_t id)
         return false;
     }
     t->hits++;
-    if (o.verify && (r->len != val_len(id) ||
-                     memcmp(r->p, val_ptr(id), r->len) != 0)) {
+    if (o.verify &&
+        (r->len != val_len(id) || memcmp(r->p, val_ptr(id), r->len) != 0)) {
         t->bad++;
     }
     return true;
@@ -809,7 +854,9 @@ field_in(const char *txt, size_t n, const char *name, char *out, size_t cap)
     return false;
 }
 
-/* Reads one field. Aliases: used (used_memory | bytes), items (DBSIZE |
+/* Reads one field. Aliases: used (all memory the server accounts for:
+ * offheapd maxmemory_used = entries + index, since its used_memory leaves
+ * the index out; Redis used_memory; memcached bytes), items (DBSIZE |
  * curr_items), rss (VmRSS of --pid). Returns the value as a number. */
 static uint64_t
 stat_get(struct conn *c, const char *name, char *out, size_t cap)
@@ -828,7 +875,8 @@ stat_get(struct conn *c, const char *name, char *out, size_t cap)
         snprintf(out, cap, "%lld", r.i);
         return (uint64_t)r.i;
     }
-    if (strcmp(name, "used") == 0) {
+    bool used = strcmp(name, "used") == 0;
+    if (used) {
         name = mc ? "bytes" : "used_memory";
     } else if (items) {
         name = "curr_items";
@@ -842,7 +890,8 @@ stat_get(struct conn *c, const char *name, char *out, size_t cap)
     }
     conn_flush(c, false);
     reply_read(c, &r);
-    if (r.type == RP_VAL) {
+    if (r.type == RP_VAL &&
+        !(used && !mc && field_in(r.p, r.len, "maxmemory_used", out, cap))) {
         field_in(r.p, r.len, name, out, cap);
     }
     return strtoull(out, NULL, 10);
@@ -945,7 +994,7 @@ mode_load(void)
 /* ---- key streams for replay ---- */
 
 struct stream {
-    double *cdf; /* Zipf CDF over ranks [0, keys) */
+    double *cdf;        /* Zipf CDF over ranks [0, keys) */
     uint64_t mult, add; /* rank -> key permutation */
     uint64_t n;         /* requests generated */
     uint64_t scan_pos, hot_left, scan_left;
@@ -1063,36 +1112,82 @@ missed_before(const struct batch *b, unsigned i)
     return false;
 }
 
+/* GETs the batch's keys, one tally per key in res[]. memcached gets one
+ * multi-get (its text protocol answers each pipelined `get` with its own
+ * sendmsg(), ~10x slower than one multi-get); RESP pipelines GETs. */
+static void
+batch_get(struct conn *c, const struct batch *b, const char *prefix,
+          struct tally *res)
+{
+    char k[256];
+    struct reply r;
+    memset(res, 0, b->n * sizeof(*res));
+    put_s(c, mc ? "get" : "");
+    for (unsigned i = 0; i < b->n; i++) {
+        size_t kl = key_fmt(k, prefix, b->id[i]);
+        if (mc) {
+            put(c, " ", 1);
+            put(c, k, kl);
+        } else {
+            req_get(c, k, kl);
+        }
+    }
+    put_s(c, mc ? "\r\n" : "");
+    conn_flush(c, false);
+    unsigned i = 0;
+    while (i < b->n) {
+        reply_read_as(c, &r, true);
+        if (mc && r.type == RP_VAL) { /* misses have no VALUE: skip them */
+            while (i < b->n && (r.klen != key_fmt(k, prefix, b->id[i]) ||
+                                memcmp(k, r.key, r.klen) != 0)) {
+                res[i++].misses = 1;
+            }
+            if (i == b->n) {
+                die("multi-get returned key '%.*s' not asked for", (int)r.klen,
+                    r.key);
+            }
+        } else if (mc) { /* END (or an error) closes the multi-get */
+            for (; i < b->n; i++) {
+                tally_get(&res[i], &r, b->id[i]);
+            }
+            return;
+        }
+        tally_get(&res[i], &r, b->id[i]);
+        i++;
+    }
+    if (mc) {
+        reply_read_as(c, &r, true); /* END */
+    }
+}
+
 /* Sends the batch's GETs, counts them, sends SETs for the first miss of
  * each key. */
 static void
 lookaside(struct conn *c, struct batch *b, const char *prefix,
           struct replay_tally *rt)
 {
+    static struct tally res[BATCH_MAX];
     char k[256];
     struct reply r;
-    for (unsigned i = 0; i < b->n; i++) {
-        req_get(c, k, key_fmt(k, prefix, b->id[i]));
-    }
-    conn_flush(c, false);
     unsigned sets = 0;
+    batch_get(c, b, prefix, res);
     for (unsigned i = 0; i < b->n; i++) {
-        struct tally scratch = {0};
-        reply_read(c, &r);
-        bool hit = tally_get(&scratch, &r, b->id[i]);
+        struct tally *x = &res[i];
+        x->ops = 1;
+        bool hit = x->hits > 0;
         b->miss[i] = !hit && !missed_before(b, i);
         if (!hit && !b->miss[i]) { /* stored by the earlier miss */
-            scratch.misses--;
-            scratch.hits++;
+            x->misses = 0;
+            x->hits = 1;
         }
         if (b->counted[i]) {
             struct tally *t[2] = {&rt->all, b->scan[i] ? NULL : &rt->hot};
             for (unsigned j = 0; j < 2 && t[j] != NULL; j++) {
-                t[j]->ops += scratch.ops;
-                t[j]->hits += scratch.hits;
-                t[j]->misses += scratch.misses;
-                t[j]->bad += scratch.bad;
-                t[j]->errors += scratch.errors;
+                t[j]->ops += x->ops;
+                t[j]->hits += x->hits;
+                t[j]->misses += x->misses;
+                t[j]->bad += x->bad;
+                t[j]->errors += x->errors;
             }
         }
         if (b->miss[i]) {
@@ -1171,8 +1266,8 @@ count_live(struct conn *c, const char *prefix)
     while (id < o.keys) {
         unsigned due = 0;
         for (unsigned j = 0; j < 16 && id < o.keys; j++) {
-            uint64_t n = o.keys - id < EXISTS_GROUP ? o.keys - id
-                                                     : EXISTS_GROUP;
+            uint64_t n =
+                o.keys - id < EXISTS_GROUP ? o.keys - id : EXISTS_GROUP;
             due += req_exists(c, prefix, id, (unsigned)n);
             id += n;
         }
@@ -1221,13 +1316,13 @@ rounds_summary(const struct round *rs, unsigned n)
     for (unsigned i = n - tail; i < n; i++) {
         steady += rs[i].hit / tail;
     }
-    unsigned first = n; /* first round from which all are steady */
-    for (unsigned i = n; i > 0 && rs[i - 1].hit >= steady - 0.02; i--) {
+    double bar = o.steady > 0 ? o.steady : steady - 0.02;
+    unsigned first = n; /* first round from which all reach the bar */
+    for (unsigned i = n; i > 0 && rs[i - 1].hit >= bar; i--) {
         first = i - 1;
     }
     for (unsigned i = 0; i < n; i++) {
-        double ratio = rs[i].live_bytes > 0 ? rs[i].rss / rs[i].live_bytes
-                                            : 0;
+        double ratio = rs[i].live_bytes > 0 ? rs[i].rss / rs[i].live_bytes : 0;
         peak = ratio > peak ? ratio : peak;
         rss_peak = rs[i].rss > rss_peak ? rs[i].rss : rss_peak;
     }
@@ -1236,12 +1331,12 @@ rounds_summary(const struct round *rs, unsigned n)
            "ratio_peak=%.3f ratio_settled=%.3f hit_last=%.4f "
            "live_bytes_last=%.0f rss_last=%llu items_last=%llu "
            "new_live_last=%llu\n",
-           n, steady, first > 0 ? rs[first - 1].t_end : 0.0,
+           n, steady,
+           first == n ? -1.0 : (first > 0 ? rs[first - 1].t_end : 0.0),
            (unsigned long long)rss_peak, peak,
-           last->live_bytes > 0 ? last->rss / last->live_bytes : 0,
-           last->hit, last->live_bytes, (unsigned long long)last->rss,
-           (unsigned long long)last->items,
-           (unsigned long long)last->live_new);
+           last->live_bytes > 0 ? last->rss / last->live_bytes : 0, last->hit,
+           last->live_bytes, (unsigned long long)last->rss,
+           (unsigned long long)last->items, (unsigned long long)last->live_new);
 }
 
 static int
@@ -1283,8 +1378,7 @@ mode_rounds(void)
                    (unsigned long long)r->live_new, r->live_bytes,
                    (unsigned long long)r->rss,
                    r->live_bytes > 0 ? r->rss / r->live_bytes : 0,
-                   (unsigned long long)rt.all.bad,
-                   (unsigned long long)rt.sets,
+                   (unsigned long long)rt.all.bad, (unsigned long long)rt.sets,
                    (unsigned long long)rt.set_errors);
             fflush(stdout);
         }
@@ -1310,8 +1404,8 @@ hist_idx(uint64_t v)
         return (unsigned)v;
     }
     unsigned e = 63u - (unsigned)__builtin_clzll(v) - 6u; /* >= 1 */
-    unsigned idx = 2 * HIST_SUB + (e - 1) * HIST_SUB +
-                   (unsigned)((v >> e) - HIST_SUB);
+    unsigned idx =
+        2 * HIST_SUB + (e - 1) * HIST_SUB + (unsigned)((v >> e) - HIST_SUB);
     return idx < HIST_N ? idx : HIST_N - 1;
 }
 
@@ -1393,10 +1487,15 @@ bg_send(struct probe *p, unsigned n)
     char k[256];
     for (unsigned i = 0; i < n; i++) {
         uint64_t id;
+        uint64_t seq = p->bg_next_id++;
         if (strcmp(o.bg_op, "get") == 0) {
             id = o.bg_first + rnd_below(o.bg_keys);
+        } else if (o.bg_keep > 1) { /* skip every bg_keep-th id */
+            seq %= o.bg_keys - o.bg_keys / o.bg_keep;
+            id = o.bg_first + seq / (o.bg_keep - 1) * o.bg_keep +
+                 seq % (o.bg_keep - 1) + 1;
         } else {
-            id = o.bg_first + p->bg_next_id++ % o.bg_keys;
+            id = o.bg_first + seq % o.bg_keys;
         }
         size_t kl = key_fmt(k, o.bg_prefix, id);
         if (strcmp(o.bg_op, "set") == 0) {
@@ -1489,8 +1588,10 @@ mode_probe(void)
 /* ---- expiry: memory and correctness around a mass expiry at T ---- */
 
 struct expiry_sample {
-    long t_rel; /* ms after T */
-    uint64_t used, rss;
+    long t_rel;       /* ms after T */
+    uint64_t used;    /* accounted memory (stat alias "used") */
+    uint64_t entries; /* used_memory (memcached: bytes) */
+    uint64_t rss;
 };
 
 struct expiry_tally {
@@ -1505,6 +1606,7 @@ expiry_tick(struct conn *c, uint64_t t_ms, struct expiry_sample *s,
     char val[64], k[256];
     struct reply r;
     s->used = stat_get(c, "used", val, sizeof(val));
+    s->entries = mc ? s->used : stat_get(c, "used_memory", val, sizeof(val));
     s->rss = rss_of(o.pid);
     uint64_t sent = wall_ms();
     s->t_rel = (long)sent - (long)t_ms;
@@ -1534,45 +1636,70 @@ expiry_tick(struct conn *c, uint64_t t_ms, struct expiry_sample *s,
     }
 }
 
+/* Share of (u1 - base) given back at `used`. */
 static double
-reclaimed(uint64_t u1, uint64_t used)
+reclaimed(uint64_t u1, uint64_t used, uint64_t base)
 {
-    double span = (double)u1 - (double)o.base_used;
+    double span = (double)u1 - (double)base;
     return span > 0 ? ((double)u1 - (double)used) / span : 0;
+}
+
+/* Prints name_<mark>ms for the marks, and when 99 % and 100 % were
+ * reached, for one memory series (entries or accounted). */
+static void
+expiry_series(const struct expiry_sample *ss, unsigned n, bool entries,
+              uint64_t u1, uint64_t base)
+{
+    static const long marks[] = {500, 1000, 2000, 5000, 10000, 30000, 60000};
+    const char *pre = entries ? "entries_" : "";
+    long t99 = -1, t100 = -1;
+    for (size_t m = 0; m < sizeof(marks) / sizeof(marks[0]); m++) {
+        for (unsigned i = 0; i < n; i++) {
+            if (ss[i].t_rel >= marks[m]) {
+                uint64_t u = entries ? ss[i].entries : ss[i].used;
+                printf("%sreclaimed_%ldms=%.4f ", pre, marks[m],
+                       reclaimed(u1, u, base));
+                break;
+            }
+        }
+    }
+    for (unsigned i = 0; i < n; i++) {
+        double f = reclaimed(u1, entries ? ss[i].entries : ss[i].used, base);
+        t99 = t99 < 0 && ss[i].t_rel >= 0 && f >= 0.99 ? ss[i].t_rel : t99;
+        t100 = t100 < 0 && ss[i].t_rel >= 0 && f >= 1.0 ? ss[i].t_rel : t100;
+    }
+    printf("%st99_ms=%ld %st100_ms=%ld %sreclaimed_end=%.4f ", pre, t99, pre,
+           t100, pre,
+           n ? reclaimed(u1, entries ? ss[n - 1].entries : ss[n - 1].used, base)
+             : 0.0);
 }
 
 static void
 expiry_summary(const struct expiry_sample *ss, unsigned n,
                const struct expiry_tally *et)
 {
-    static const long marks[] = {500, 1000, 2000, 5000, 10000, 30000, 60000};
-    uint64_t u1 = 0, r1 = 0;
+    const struct expiry_sample *before = NULL; /* last sample before T */
     for (unsigned i = 0; i < n && ss[i].t_rel < 0; i++) {
-        u1 = ss[i].used;
-        r1 = ss[i].rss;
+        before = &ss[i];
     }
-    printf("base_used=%llu used_before_T=%llu rss_before_T=%llu ",
-           (unsigned long long)o.base_used, (unsigned long long)u1,
-           (unsigned long long)r1);
-    for (size_t m = 0; m < sizeof(marks) / sizeof(marks[0]); m++) {
-        for (unsigned i = 0; i < n; i++) {
-            if (ss[i].t_rel >= marks[m]) {
-                printf("reclaimed_%ldms=%.4f rss_%ldms=%llu ", marks[m],
-                       reclaimed(u1, ss[i].used), marks[m],
-                       (unsigned long long)ss[i].rss);
-                break;
-            }
+    if (before == NULL) {
+        die("no sample before T");
+    }
+    printf("base_used=%llu used_before_T=%llu entries_before_T=%llu "
+           "rss_before_T=%llu ",
+           (unsigned long long)o.base_used, (unsigned long long)before->used,
+           (unsigned long long)before->entries,
+           (unsigned long long)before->rss);
+    for (unsigned i = 0; i < n; i++) {
+        if (ss[i].t_rel >= 1000) {
+            printf("rss_1000ms=%llu ", (unsigned long long)ss[i].rss);
+            break;
         }
     }
-    long t99 = -1, t100 = -1;
-    for (unsigned i = 0; i < n; i++) {
-        double f = reclaimed(u1, ss[i].used);
-        t99 = t99 < 0 && ss[i].t_rel >= 0 && f >= 0.99 ? ss[i].t_rel : t99;
-        t100 = t100 < 0 && ss[i].t_rel >= 0 && f >= 1.0 ? ss[i].t_rel : t100;
-    }
-    printf("t99_ms=%ld t100_ms=%ld reclaimed_end=%.4f served_after_T=%llu "
-           "probed_after_T=%llu early_misses=%llu live_sample_misses=%llu\n",
-           t99, t100, n ? reclaimed(u1, ss[n - 1].used) : 0.0,
+    expiry_series(ss, n, false, before->used, o.base_used);
+    expiry_series(ss, n, true, before->entries, o.base_entries);
+    printf("served_after_T=%llu probed_after_T=%llu early_misses=%llu "
+           "live_sample_misses=%llu\n",
            (unsigned long long)et->served_after,
            (unsigned long long)et->probed_after,
            (unsigned long long)et->early_miss,
@@ -1601,10 +1728,10 @@ mode_expiry(void)
         sleep_until_wall_ms(at);
         expiry_tick(&c, t_ms, &ss[n], &et);
         if (o.verbose) {
-            printf("t_rel_ms=%ld used=%llu rss=%llu reclaimed=%.4f\n",
+            printf("t_rel_ms=%ld used=%llu entries=%llu rss=%llu\n",
                    ss[n].t_rel, (unsigned long long)ss[n].used,
-                   (unsigned long long)ss[n].rss,
-                   reclaimed(ss[0].used, ss[n].used));
+                   (unsigned long long)ss[n].entries,
+                   (unsigned long long)ss[n].rss);
         }
         n++;
     }
@@ -1616,6 +1743,32 @@ mode_expiry(void)
 
 /* ---- steps: function call durations with uprobes ---- */
 
+/* Looks `name` up in one symbol table section; "file.c:func" picks a
+ * static function of that source file. Returns its address or 0. */
+static uint64_t
+sym_find(const char *m, const Elf64_Shdr *sh, const Elf64_Shdr *sec,
+         const char *name)
+{
+    const char *colon = strchr(name, ':');
+    const char *func = colon ? colon + 1 : name;
+    size_t flen = colon ? (size_t)(colon - name) : 0;
+    const Elf64_Sym *sym =
+        (const Elf64_Sym *)(const void *)(m + sec->sh_offset);
+    const char *str = m + sh[sec->sh_link].sh_offset;
+    bool in_file = colon == NULL;
+    for (size_t j = 0; j < sec->sh_size / sizeof(*sym); j++) {
+        const char *sn = str + sym[j].st_name;
+        if (ELF64_ST_TYPE(sym[j].st_info) == STT_FILE) {
+            in_file = colon == NULL ||
+                      (strlen(sn) == flen && memcmp(sn, name, flen) == 0);
+        } else if (in_file && ELF64_ST_TYPE(sym[j].st_info) == STT_FUNC &&
+                   sym[j].st_value != 0 && strcmp(sn, func) == 0) {
+            return sym[j].st_value;
+        }
+    }
+    return 0;
+}
+
 /* Returns the file offset of function `name` in the ELF file at `path`
  * (symtab, else dynsym), or 0 if absent. */
 static uint64_t
@@ -1626,7 +1779,8 @@ elf_func_offset(const char *path, const char *name)
     if (fd < 0 || fstat(fd, &st) != 0) {
         die("cannot open %s", path);
     }
-    const char *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const char *m =
+        mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (m == MAP_FAILED || memcmp(m, ELFMAG, SELFMAG) != 0) {
         die("%s is not an ELF file", path);
@@ -1636,19 +1790,8 @@ elf_func_offset(const char *path, const char *name)
     uint64_t vaddr = 0;
     for (int pass = 0; pass < 2 && vaddr == 0; pass++) {
         for (unsigned i = 0; i < eh->e_shnum && vaddr == 0; i++) {
-            if (sh[i].sh_type != (pass == 0 ? SHT_SYMTAB : SHT_DYNSYM)) {
-                continue;
-            }
-            const Elf64_Sym *sym =
-                (const Elf64_Sym *)(const void *)(m + sh[i].sh_offset);
-            const char *str = m + sh[sh[i].sh_link].sh_offset;
-            for (size_t j = 0; j < sh[i].sh_size / sizeof(*sym); j++) {
-                if (ELF64_ST_TYPE(sym[j].st_info) == STT_FUNC &&
-                    sym[j].st_value != 0 &&
-                    strcmp(str + sym[j].st_name, name) == 0) {
-                    vaddr = sym[j].st_value;
-                    break;
-                }
+            if (sh[i].sh_type == (pass == 0 ? SHT_SYMTAB : SHT_DYNSYM)) {
+                vaddr = sym_find(m, sh, &sh[i], name);
             }
         }
     }
@@ -1676,8 +1819,25 @@ sysfs_u64(const char *path)
     return strtoull(buf, NULL, 10);
 }
 
+/* Opens a counter of the target thread's on-CPU time, to lead a group. */
 static int
-uprobe_open(const char *path, uint64_t off, bool ret, int group_fd)
+task_clock_open(void)
+{
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof(a));
+    a.size = sizeof(a);
+    a.type = PERF_TYPE_SOFTWARE;
+    a.config = PERF_COUNT_SW_TASK_CLOCK;
+    a.read_format = PERF_FORMAT_GROUP | PERF_FORMAT_ID;
+    a.use_clockid = 1; /* a group shares one time domain */
+    a.clockid = CLOCK_MONOTONIC;
+    return (int)syscall(SYS_perf_event_open, &a, (pid_t)o.pid, -1, -1, 0);
+}
+
+/* Opens an entry (or return) uprobe sampling every hit with its time and,
+ * in a group, the leader's on-CPU time. */
+static int
+uprobe_open(const char *path, uint64_t off, bool ret, int group)
 {
     struct perf_event_attr a;
     memset(&a, 0, sizeof(a));
@@ -1688,25 +1848,27 @@ uprobe_open(const char *path, uint64_t off, bool ret, int group_fd)
     a.config2 = off;
     a.sample_period = 1;
     a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TIME;
+    if (group >= 0) {
+        a.sample_type |= PERF_SAMPLE_READ;
+        a.read_format = PERF_FORMAT_GROUP | PERF_FORMAT_ID;
+    }
     a.use_clockid = 1;
     a.clockid = CLOCK_MONOTONIC;
     a.wakeup_events = 64;
-    int fd = (int)syscall(SYS_perf_event_open, &a, (pid_t)o.pid, -1, -1, 0);
+    int fd = (int)syscall(SYS_perf_event_open, &a, (pid_t)o.pid, -1, group, 0);
     if (fd < 0) {
         die("perf_event_open(uprobe %s+0x%llx): %s", path,
             (unsigned long long)off, strerror(errno));
-    }
-    if (group_fd >= 0 && ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, group_fd) != 0) {
-        die("PERF_EVENT_IOC_SET_OUTPUT: %s", strerror(errno));
     }
     return fd;
 }
 
 struct func_probe {
     const char *name;
-    uint64_t id[2]; /* entry, return */
-    uint64_t entered, min;
-    struct hist h;
+    uint64_t id[2];        /* entry, return */
+    uint64_t entered, min; /* wall clock */
+    uint64_t entered_cpu;  /* on-CPU time at entry */
+    struct hist h, hc;     /* wall and on-CPU durations */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -1719,40 +1881,46 @@ on_stop(int sig)
 }
 
 static void
-steps_record(struct func_probe *fp, unsigned nf, uint64_t id, uint64_t t)
+steps_record(struct func_probe *fp, unsigned nf, uint64_t id, uint64_t t,
+             uint64_t cpu)
 {
     for (unsigned i = 0; i < nf; i++) {
         if (id == fp[i].id[0]) {
             fp[i].entered = t;
+            fp[i].entered_cpu = cpu;
         } else if (id == fp[i].id[1] && fp[i].entered != 0) {
             uint64_t d = t - fp[i].entered;
             hist_add(&fp[i].h, d, t);
+            if (cpu != 0) {
+                hist_add(&fp[i].hc, cpu - fp[i].entered_cpu, t);
+            }
             fp[i].min = fp[i].min == 0 || d < fp[i].min ? d : fp[i].min;
             fp[i].entered = 0;
         }
     }
 }
 
-/* Consumes the ring buffer; returns records lost. */
+/* Consumes the ring buffer; returns records lost. A sample is {id, time,
+ * [nr, {value, id} x nr]}: the group leader's value (on-CPU ns) first. */
 static uint64_t
-steps_drain(struct perf_event_mmap_page *mp, size_t size,
-            struct func_probe *fp, unsigned nf)
+steps_drain(struct perf_event_mmap_page *mp, size_t size, struct func_probe *fp,
+            unsigned nf, bool grouped)
 {
     const char *data = (const char *)mp + mp->data_offset;
     uint64_t head = __atomic_load_n(&mp->data_head, __ATOMIC_ACQUIRE);
     uint64_t tail = mp->data_tail, lost = 0;
-    char rec[256];
+    uint64_t rec[128];
     while (tail < head) {
         struct perf_event_header hdr;
         for (size_t i = 0; i < sizeof(hdr); i++) {
             ((char *)&hdr)[i] = data[(tail + i) % size];
         }
         for (size_t i = 0; i < hdr.size && i < sizeof(rec); i++) {
-            rec[i] = data[(tail + i) % size];
+            ((char *)rec)[i] = data[(tail + i) % size];
         }
-        const uint64_t *w = (const uint64_t *)(const void *)(rec + sizeof(hdr));
+        const uint64_t *w = rec + 1;
         if (hdr.type == PERF_RECORD_SAMPLE) {
-            steps_record(fp, nf, w[0], w[1]);
+            steps_record(fp, nf, w[0], w[1], grouped ? w[3] : 0);
         } else if (hdr.type == PERF_RECORD_LOST) {
             lost += w[1];
         }
@@ -1771,6 +1939,8 @@ mode_steps(void)
     int lead = -1;
     memset(fp, 0, sizeof(fp));
     snprintf(names, sizeof(names), "%s", o.func);
+    int fds[2 * FUNCS_MAX];
+    int clock = task_clock_open(); /* -1: wall times only */
     for (char *save = NULL, *f = strtok_r(names, ",", &save);
          f != NULL && nf < FUNCS_MAX; f = strtok_r(NULL, ",", &save)) {
         uint64_t off = elf_func_offset(o.exe, f);
@@ -1779,18 +1949,26 @@ mode_steps(void)
         }
         fp[nf].name = f;
         for (int ret = 0; ret < 2; ret++) {
-            int fd = uprobe_open(o.exe, off, ret, lead);
-            lead = lead < 0 ? fd : lead;
-            ioctl(fd, PERF_EVENT_IOC_ID, &fp[nf].id[ret]);
+            fds[2 * nf + ret] = uprobe_open(o.exe, off, ret, clock);
+            ioctl(fds[2 * nf + ret], PERF_EVENT_IOC_ID, &fp[nf].id[ret]);
         }
         nf++;
     }
+    if (nf == 0) {
+        die("--func names no function");
+    }
+    lead = fds[0];
     size_t size = (size_t)sysconf(_SC_PAGESIZE) * 256;
     struct perf_event_mmap_page *mp =
-        mmap(NULL, size + (size_t)sysconf(_SC_PAGESIZE),
-             PROT_READ | PROT_WRITE, MAP_SHARED, lead, 0);
+        mmap(NULL, size + (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
+             MAP_SHARED, lead, 0);
     if (mp == MAP_FAILED) {
         die("mmap of the perf buffer: %s", strerror(errno));
+    }
+    for (unsigned i = 1; i < 2 * nf; i++) {
+        if (ioctl(fds[i], PERF_EVENT_IOC_SET_OUTPUT, lead) != 0) {
+            die("PERF_EVENT_IOC_SET_OUTPUT: %s", strerror(errno));
+        }
     }
     signal(SIGTERM, on_stop);
     signal(SIGINT, on_stop);
@@ -1798,15 +1976,38 @@ mode_steps(void)
     struct pollfd pfd = {lead, POLLIN, 0};
     while (!stop_flag && mono_ns() < end) {
         poll(&pfd, 1, 20);
-        lost += steps_drain(mp, size, fp, nf);
+        lost += steps_drain(mp, size, fp, nf, clock >= 0);
     }
-    lost += steps_drain(mp, size, fp, nf);
+    lost += steps_drain(mp, size, fp, nf, clock >= 0);
     for (unsigned i = 0; i < nf; i++) {
         printf("func=%s calls=%llu min_us=%.1f ", fp[i].name,
                (unsigned long long)fp[i].h.n, (double)fp[i].min / 1000.0);
         hist_print("", &fp[i].h);
+        hist_print("cpu_", &fp[i].hc);
         printf("lost=%llu\n", (unsigned long long)lost);
     }
+    return 0;
+}
+
+/* ---- jitter: how long this CPU is taken away from a spinning thread ---- */
+
+static int
+mode_jitter(void)
+{
+    struct hist *h = calloc(1, sizeof(*h));
+    uint64_t t0 = mono_ns(), end = t0 + (uint64_t)(o.secs * 1e9);
+    uint64_t prev = t0, now, over50 = 0;
+    while ((now = mono_ns()) < end) {
+        if (now - prev > 1000) { /* gaps over 1 us only */
+            hist_add(h, now - prev, now);
+            over50 += now - prev > 50000;
+        }
+        prev = now;
+    }
+    hist_print("gap_", h);
+    printf("gaps_over_50us=%llu secs=%.1f\n", (unsigned long long)over50,
+           o.secs);
+    free(h);
     return 0;
 }
 
@@ -1831,6 +2032,8 @@ main(int argc, char **argv)
         return mode_stat();
     } else if (strcmp(mode, "steps") == 0) {
         return mode_steps();
+    } else if (strcmp(mode, "jitter") == 0) {
+        return mode_jitter();
     }
     usage();
     return 2;
