@@ -493,10 +493,7 @@ command_help(struct conn *c, const struct cmd_req *r)
         "    Return the names of all commands.",
         "HELP",
         "    Print this help."};
-    reply_array(c, sizeof(lines) / sizeof(lines[0]));
-    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-        reply_status(c, lines[i]);
-    }
+    reply_help(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
 static const struct cmd_sub command_subs[] = {

@@ -24,19 +24,6 @@ cmd_handler cmd_getbit, cmd_setbit, cmd_bitcount, cmd_bitpos, cmd_bitop;
 
 #define BIT_OFFSET_ERR "ERR bit offset is not an integer or out of range"
 
-/* Answers a failed engine_set() (as cmd_string.c does). */
-static void
-bits_engine_error(struct conn *c, int rc)
-{
-    if (rc == OH_TOOBIG) {
-        reply_error(c, "ERR value too large");
-    } else if (rc == OH_NOMEM) {
-        reply_error_oom(c);
-    } else {
-        reply_errorf(c, "ERR %s", oh_strerror(rc));
-    }
-}
-
 /* Parses a bit offset: an integer >= 0 whose byte is below
  * proto-max-bulk-len. Answers and returns false if it is not. */
 static bool
@@ -135,7 +122,7 @@ cmd_setbit(struct conn *c, const struct cmd_req *r)
         engine_release(&it);
     }
     if (rc < 0) {
-        bits_engine_error(c, rc);
+        reply_engine_error(c, rc);
         return;
     }
     cmd_key_modified(key->p, key->len);
@@ -413,7 +400,7 @@ cmd_bitop(struct conn *c, const struct cmd_req *r)
         int rc = engine_set(dst->p, dst->len, (const char *)out, maxlen,
                             OH_TIME_NONE, 0, r->now);
         if (rc < 0) {
-            bits_engine_error(c, rc);
+            reply_engine_error(c, rc);
             goto done;
         }
         cmd_key_modified(dst->p, dst->len);

@@ -485,10 +485,7 @@ memory_help(struct conn *c, const struct cmd_req *r)
         "    Ask the allocator to release memory.",
         "HELP",
         "    Print this help."};
-    reply_array(c, sizeof(lines) / sizeof(lines[0]));
-    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-        reply_status(c, lines[i]);
-    }
+    reply_help(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
 static const struct cmd_sub memory_subs[] = {

@@ -35,19 +35,6 @@
 #define SCAN_BUCKETS_PER_KEY 10   /* index buckets visited per key asked */
 #define KEYS_BATCH_COUNT     1024 /* index slots per engine_scan() in KEYS */
 
-/* Answers a failed engine_set(). */
-static void
-reply_engine_error(struct conn *c, int rc)
-{
-    if (rc == OH_TOOBIG) {
-        reply_error(c, "ERR value too large");
-    } else if (rc == OH_NOMEM) {
-        reply_error_oom(c);
-    } else {
-        reply_errorf(c, "ERR %s", oh_strerror(rc));
-    }
-}
-
 /* Returns whether `key` is live; fills *expire_at (OH_TIME_NONE if none). */
 static bool
 peek_expire(const struct resp_str *key, oh_time now, oh_time *expire_at)

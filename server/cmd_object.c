@@ -86,10 +86,7 @@ object_help(struct conn *c, const struct cmd_req *r)
         "    Prints this help.",
     };
     (void)r;
-    reply_array(c, sizeof(lines) / sizeof(lines[0]));
-    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-        reply_status(c, lines[i]);
-    }
+    reply_help(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
 static const struct cmd_sub object_subs[] = {{"encoding", 3, object_encoding},

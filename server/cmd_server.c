@@ -423,11 +423,7 @@ client_help(struct conn *c, const struct cmd_req *r)
         "    Accepted for compatibility.",
         "HELP",
         "    Print this help."};
-    size_t n = sizeof(lines) / sizeof(lines[0]);
-    reply_array(c, n);
-    for (size_t i = 0; i < n; i++) {
-        reply_status(c, lines[i]);
-    }
+    reply_help(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
 static void
@@ -648,10 +644,7 @@ config_help(struct conn *c, const struct cmd_req *r)
         "    Rewrite the configuration file.",
         "HELP",
         "    Print this help."};
-    reply_array(c, sizeof(lines) / sizeof(lines[0]));
-    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-        reply_status(c, lines[i]);
-    }
+    reply_help(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
 static const struct cmd_sub config_subs[] = {{"get", -3, config_get},

@@ -31,19 +31,6 @@
 
 /* ---- helpers ---- */
 
-/* Answers a failed engine_set(). */
-static void
-reply_engine_error(struct conn *c, int rc)
-{
-    if (rc == OH_TOOBIG) {
-        reply_error(c, "ERR value too large");
-    } else if (rc == OH_NOMEM) {
-        reply_error_oom(c);
-    } else {
-        reply_errorf(c, "ERR %s", oh_strerror(rc));
-    }
-}
-
 /* A scratch buffer: on the stack when small, else malloc'ed. */
 struct tmpbuf {
     char *p;

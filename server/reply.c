@@ -4,6 +4,7 @@
 #include "reply.h"
 
 #include "conn.h"
+#include "err.h"
 #include "proto/resp.h"
 
 #include <stdio.h>
@@ -247,4 +248,25 @@ void
 reply_error_oom(struct conn *c)
 {
     reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
+}
+
+void
+reply_engine_error(struct conn *c, int rc)
+{
+    if (rc == OH_TOOBIG) {
+        reply_error(c, "ERR value too large");
+    } else if (rc == OH_NOMEM) {
+        reply_error_oom(c);
+    } else {
+        reply_errorf(c, "ERR %s", oh_strerror(rc));
+    }
+}
+
+void
+reply_help(struct conn *c, const char *const *lines, size_t n)
+{
+    reply_array(c, n);
+    for (size_t i = 0; i < n; i++) {
+        reply_status(c, lines[i]);
+    }
 }

@@ -63,6 +63,11 @@ void reply_error_syntax(struct conn *c); /* ERR syntax error */
 void reply_error_notint(struct conn *c); /* ERR value is not an integer
                                              or out of range */
 void reply_error_oom(struct conn *c);    /* OOM command not allowed ... */
+/* Answers a failed engine call: OOM for OH_NOMEM, "ERR value too large"
+ * for OH_TOOBIG, else "ERR <oh_strerror(rc)>". */
+void reply_engine_error(struct conn *c, int rc);
+/* Answers HELP: an array of the n status lines. */
+void reply_help(struct conn *c, const char *const *lines, size_t n);
 
 /* Error statistics (INFO stats total_error_replies, INFO errorstats). */
 #define REPLY_ERRSTATS_MAX 32 /* distinct error codes counted */

@@ -251,11 +251,7 @@ help_reply(struct conn *c)
         "HELP",
         "    Print this help.",
     };
-    size_t n = sizeof(lines) / sizeof(lines[0]);
-    reply_array(c, n);
-    for (size_t i = 0; i < n; i++) {
-        reply_status(c, lines[i]);
-    }
+    reply_help(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
 void
