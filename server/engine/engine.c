@@ -11,6 +11,8 @@
  *   engine_get ---> index_lookup ---> item check expiry ---> pin segment
  *   engine_step --> gen_step (expiry scan, jobs) + index_step (rehash,
  *                   sweep), charged against an estimated budget
+ *   engine_set under memory pressure --> gen_assist (a bounded piece of
+ *                   the running scavenge/merge, after the set)
  *
  * Invariants: a call never returns or counts an entry with expire_at <=
  * now (expired ones met on the way are killed); a pinned view's memory is
@@ -22,7 +24,11 @@
  * buckets, then walks at most 4096 from where its last walk stopped.
  * engine_step fills STEP_FILL_PCT of its budget with estimated work (the
  * estimates are means, calibrated by test_engine_bench; the rest is room
- * for their spread: cache misses, page faults, free()).
+ * for their spread: cache misses, page faults, free()). The index gets
+ * 1/STEP_INDEX_SHARE of it first, 1/4 while a resize is due or running
+ * (a shrink gives memory back), and whatever gen_step leaves. A step
+ * with nothing to do returns in well under a microsecond (the sweep is
+ * skipped when nothing can be stale, see index.c).
  * Rejected: copying values out on get (zero-copy views with segment pins
  * cost one counter per read instead).
  */
@@ -38,7 +44,7 @@
 #include "seg.h"
 
 #define INDEX_LOG2_START  4
-#define STEP_INDEX_SHARE  8    /* the index gets 1/4 of a step's budget first */
+#define STEP_INDEX_SHARE  8    /* the index gets 1/8 of a step's budget first */
 #define TRIM_NS           4000 /* per 64 KiB of pool memory given back (madvise) */
 #define STEP_FILL_PCT     60 /* share of budget_us filled with estimated work */
 #define RESERVE_ENTRY_MIN 32 /* bytes: no entry is smaller (engine_reserve) */
@@ -346,6 +352,7 @@ engine_set(const char *key, size_t klen, const char *val, size_t vlen,
     old = old || (flags & ENGINE_SET_LOAD) != 0;
     struct gen_put it = {key, klen, val, vlen, expire_at, NULL};
     int rc = store(&it, hash, old, freq, now);
+    gen_assist(now); /* no slot pointer is held any more */
     if (rc != 0) {
         return rc;
     }
@@ -543,7 +550,11 @@ engine_step(oh_time now, unsigned budget_us)
     uint32_t keep = 2 + seg_used() / 32;
     bool trim = seg_free() > keep;
     budget -= trim ? TRIM_NS : 0; /* one madvise reserved for the end */
-    int64_t share = budget / STEP_INDEX_SHARE;
+    index_set_live(eng.count);
+    /* a resize gives memory back or keeps lookups short: it goes first */
+    int64_t share = index_rehashing() || index_shrink_due()
+                        ? budget / 4
+                        : budget / STEP_INDEX_SHARE;
     int64_t share0 = share;
     bool more = index_step(&share);
     budget -= share0 - share;

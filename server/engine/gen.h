@@ -104,6 +104,12 @@ void gen_drop(uint32_t seg, bool expired);
 /* Runs background work worth *budget_ns. Returns true while work remains. */
 bool gen_step(oh_time now, int64_t *budget_ns);
 
+/* A writer's share of the background work under memory pressure: about
+ * ASSIST_NS of the running scavenge or merge (one is started if none
+ * runs), so jobs keep pace with the write rate and writers seldom drop a
+ * whole segment. Call it holding no index slot pointer. */
+void gen_assist(oh_time now);
+
 /* Returns the bytes counted against maxmemory: segments in use, large
  * values and the index. */
 uint64_t gen_mem_used(void);

@@ -18,9 +18,13 @@
  * move from t[0] to t[1], one chain per insert plus index_step() budget.
  * Growing needs the hash bit the slot lacks, so it reads the key from the
  * item; shrinking does not. Lookups search both tables while rehashing.
- * Growth starts at an average of 8 used slots per bucket (the chains
+ * Growth starts at an average of 8 live slots per bucket (the chains
  * absorb the Poisson tail): at 1 M keys that is 2^17 buckets plus ~0.6
- * overflow buckets per bucket, about 10.6 B per key.
+ * overflow buckets per bucket, about 10.6 B per key. "Live" is the
+ * engine's count (index_set_live() each step, plus inserts since): stale
+ * slots die with their segment long before a sweep clears them, and
+ * inserts reuse them, so they neither trigger a growth nor delay a
+ * shrink.
  *
  * SCAN: the cursor counts buckets in reverse-binary order (increment the
  * reversed bits), so when the table doubles or halves, the buckets already
@@ -34,6 +38,11 @@
  * The sweep walks t[0] bucket by bucket when no rehash runs; each finished
  * pass (or finished rehash, which checks every slot it moves) calls
  * seg_pass_complete(), which is what lets segment epochs advance safely.
+ * Idle skip: if no epoch was bumped (seg_bumps()) since the last complete
+ * pass started and no slot was cleared nor ghost made since, no stale
+ * slot, dead ghost or emptied overflow bucket can exist, so the next pass
+ * is complete without a walk: an idle index_step is O(1) (~0.2 us
+ * instead of filling its budget with a sweep).
  *
  * Ghosts: a slot with the ghost bit keeps only the tag of a key dropped
  * from the young generation, stamped with a clock of ghost creations; it
@@ -46,8 +55,15 @@
  * (a snapshot load) and holds off shrinking until index_reserve(0), so the
  * load never rehashes.
  *
- * Shrink starts below SHRINK_LOAD used slots per bucket (a quarter of the
- * growth load, so no resize ping-pong). index_flush() swaps in a 16-bucket
+ * Shrink starts as soon as the live slots fall below SHRINK_LOAD per
+ * bucket (3/8 of the growth load) and goes straight to the size that
+ * holds them at SHRINK_TO per bucket, however many halvings that is (one
+ * rehash, not one per halving; bucket i of t[0] goes to i & new mask, and
+ * SCAN's two-table walk handles any power-of-two ratio). The engine gives
+ * a due or running resize a larger share of each step. Hysteresis: after
+ * a shrink the load is < 6 (growth at 8), after a growth 4 (shrink below
+ * 3). During a shrink ghosts only take free slots of the new chain, else
+ * they are dropped. index_flush() swaps in a 16-bucket
  * table and queues the old ones in a graveyard that index_step() frees a
  * bucket chain at a time and a 64 KiB chunk per munmap. index_random()
  * tries RANDOM_PROBES random buckets, then walks RANDOM_WALK buckets from
@@ -55,7 +71,9 @@
  *
  * Cost: lookup = one bucket line (+ chain) + one item line; rehash of one
  * chain ~ 8 key reads; sweep ~ 40 ns per bucket (REHASH_GROW_NS measured
- * at ~190 ns per slot by test_engine_bench's calibration).
+ * at ~190 ns per slot by test_engine_bench's calibration; SHRINK_NS per
+ * bucket moved by a shrink, plus the overflow buckets freed and the
+ * chunks unmapped, brings its wall/charged ratio from ~1.8 to ~0.8).
  * Rejected: open addressing with linear probing (cannot promise SCAN
  * across resizes without storing displacement); cuckoo (a displacement can
  * move a key behind the cursor); per-key chaining pointers (16+ B/key).
@@ -74,6 +92,9 @@
 #define REHASH_GROW_NS 190 /* per slot moved while growing (reads key) */
 #define REHASH_SLOT_NS 10  /* per slot moved while shrinking */
 #define BUCKET_NS      60  /* per bucket visited */
+/* per bucket a shrink moves (page faults in the new table, merging
+ * chains; calibrated) */
+#define SHRINK_NS      150
 
 #define OVF_SLOTS 3
 
@@ -137,7 +158,8 @@ struct table {
 #define GRAVE_MAX        4    /* flushed tables waiting to be freed */
 #define OVF_FREE_NS      40   /* per overflow bucket freed */
 #define UNMAP_NS         8000 /* per UNMAP_BUCKETS chunk given back */
-#define SHRINK_LOAD      2    /* used slots per bucket below which it shrinks */
+#define SHRINK_LOAD      3    /* live slots per bucket below which it shrinks */
+#define SHRINK_TO        4    /* live slots per bucket a shrink aims at */
 #define RANDOM_PROBES    64   /* random buckets index_random tries */
 #define RANDOM_WALK      4096 /* buckets its fallback walk visits per call */
 #define RESERVE_MAX_KEYS (1ull << 36) /* index_reserve() refuses more */
@@ -160,6 +182,11 @@ static struct {
     uint64_t grave_buckets; /* buckets of the flushed tables not yet freed */
     uint64_t rand_cursor;   /* where the bounded random walk resumes */
     bool hold;              /* reserved for a load: do not shrink */
+    uint64_t live;        /* live slots (index_set_live), UINT64_MAX: unknown */
+    uint64_t pass_bumps;  /* seg_bumps() when the current pass started */
+    uint64_t clean_bumps; /* ... when the last complete pass started */
+    uint64_t rehash_bumps; /* ... when the running rehash started */
+    bool dirty;            /* slots cleared / ghosts made since pass start */
     bool ready;
 } ix;
 
@@ -248,6 +275,7 @@ slot_drop(uint64_t *p)
 void
 index_clear(uint64_t *slot)
 {
+    ix.dirty = true; /* an overflow bucket may have emptied */
     if (slot_is_ghost(*slot)) {
         ix.ghosts--;
     } else {
@@ -260,6 +288,7 @@ void
 index_ghost(uint64_t *slot)
 {
     uint64_t tag = slot_tag(*slot);
+    ix.dirty = true; /* an older ghost may have expired */
     ix.used--;
     ix.ghosts++;
     ix.ghost_clock = (ix.ghost_clock + 1) & SLOT_CLOCK_MASK;
@@ -269,6 +298,7 @@ index_ghost(uint64_t *slot)
 void
 index_set_ghost_window(uint64_t n)
 {
+    ix.dirty = ix.dirty || n < ix.ghost_window;
     ix.ghost_window = n;
 }
 
@@ -310,15 +340,17 @@ table_release(struct table *t)
     t->unmapped = 0;
 }
 
-/* Gives back the chunk of t[0] a rehash has just finished moving. */
-static void
+/* Gives back the chunk of t[0] a rehash has just finished moving.
+ * Returns true if it unmapped one. */
+static bool
 table_release_moved(struct table *t, uint64_t moved)
 {
     if (!t->mapped || moved - t->unmapped < UNMAP_BUCKETS) {
-        return;
+        return false;
     }
     munmap(t->b + t->unmapped, UNMAP_BUCKETS * sizeof(struct bucket));
     t->unmapped += UNMAP_BUCKETS;
+    return true;
 }
 
 static void
@@ -398,6 +430,9 @@ index_setup(unsigned log2_buckets, uint64_t seed)
     }
     ix.rehash = -1;
     ix.seed = seed;
+    ix.live = UINT64_MAX;
+    ix.clean_bumps = UINT64_MAX; /* unknown: the first pass walks */
+    ix.dirty = true;
     ix.ready = true;
     return 0;
 }
@@ -484,6 +519,7 @@ index_flush(void)
     ix.used = ix.ghosts = 0;
     ix.sweep = 0;
     seg_pass_reset();
+    ix.clean_bumps = ix.pass_bumps = seg_bumps(); /* nothing left stale */
     return 0;
 }
 
@@ -564,10 +600,13 @@ index_reserve(uint64_t keys)
     return 0;
 }
 
+static uint64_t live_slots(void);
+
 static void
 maybe_grow(void)
 {
-    if (ix.rehash >= 0 || ix.used <= GROW_LOAD * (ix.t[0].mask + 1)) {
+    /* stale slots do not count: inserts reuse them (chain_put) */
+    if (ix.rehash >= 0 || live_slots() <= GROW_LOAD * (ix.t[0].mask + 1)) {
         return;
     }
     if (table_init(&ix.t[1], 2 * (ix.t[0].mask + 1)) != 0) {
@@ -575,6 +614,7 @@ maybe_grow(void)
     }
     ix.rehash = 0;
     ix.growing = true;
+    ix.rehash_bumps = seg_bumps();
 }
 
 int
@@ -591,6 +631,9 @@ index_insert(uint64_t hash, uint64_t s, uint64_t *reuse)
         }
     }
     ix.used++;
+    if (ix.live != UINT64_MAX && reuse == NULL) {
+        ix.live++; /* until the engine's next index_set_live() */
+    }
     maybe_grow();
     if (ix.rehash >= 0) {
         rehash_bucket();
@@ -621,6 +664,17 @@ move_slot(uint64_t *p, uint64_t idx)
         return REHASH_SLOT_NS;
     }
     to = ix.growing ? slot_hash(s) & dst->mask : idx & dst->mask;
+    if (slot_is_ghost(s)) {
+        /* ghosts never take a new overflow bucket */
+        uint64_t *q = chain_free_slot(&dst->b[to], false);
+        if (q == NULL) {
+            slot_drop(p);
+            return REHASH_SLOT_NS;
+        }
+        *q = s;
+        *p = 0;
+        return REHASH_SLOT_NS;
+    }
     if (chain_put(&dst->b[to], s) != 0) {
         return -1;
     }
@@ -638,6 +692,8 @@ rehash_finish(void)
     ix.sweep = 0;
     ix.passes++;
     seg_pass_complete();
+    /* every slot of t[0] was checked as it moved */
+    ix.clean_bumps = ix.rehash_bumps;
 }
 
 /* Moves the chain of t[0] bucket `rehash` to t[1]. Returns its cost in ns
@@ -647,7 +703,7 @@ rehash_bucket(void)
 {
     uint64_t idx = (uint64_t)ix.rehash;
     struct bucket *head = &ix.t[0].b[idx];
-    int64_t cost = BUCKET_NS;
+    int64_t cost = ix.growing ? BUCKET_NS : SHRINK_NS;
     struct chain_it it;
     for (uint64_t *p = chain_first(&it, head); p != NULL; p = chain_next(&it)) {
         if (*p == 0) {
@@ -659,28 +715,57 @@ rehash_bucket(void)
         }
         cost += c;
     }
-    ovf_free_all(head);
+    cost += (int64_t)ovf_free_chain(head, &ix.ovf) * OVF_FREE_NS;
     ix.rehash++;
-    table_release_moved(&ix.t[0], (uint64_t)ix.rehash);
+    if (table_release_moved(&ix.t[0], (uint64_t)ix.rehash)) {
+        cost += UNMAP_NS;
+    }
     if ((uint64_t)ix.rehash > ix.t[0].mask) {
         rehash_finish();
     }
     return cost;
 }
 
+void
+index_set_live(uint64_t n)
+{
+    ix.live = n;
+}
+
+/* Live slots as far as known: stale ones die with their segment at once
+ * (the engine's count), long before the sweep clears them. */
+static uint64_t
+live_slots(void)
+{
+    return ix.live < ix.used ? ix.live : ix.used;
+}
+
+bool
+index_shrink_due(void)
+{
+    uint64_t n = ix.t[0].mask + 1;
+    return ix.rehash < 0 && n > (1ull << MIN_LOG2) && !ix.hold &&
+           live_slots() < SHRINK_LOAD * n;
+}
+
+/* Starts a shrink straight to the size the live slots need (load
+ * SHRINK_TO per bucket), however many halvings that is. */
 static bool
 maybe_shrink(void)
 {
-    uint64_t n = ix.t[0].mask + 1;
-    if (ix.rehash >= 0 || n <= (1ull << MIN_LOG2) || ix.hold ||
-        ix.used >= SHRINK_LOAD * n) {
+    if (!index_shrink_due()) {
         return false;
     }
-    if (table_init(&ix.t[1], n / 2) != 0) {
+    uint64_t n = ix.t[0].mask + 1, live = live_slots(), want = n / 2;
+    while (want > (1ull << MIN_LOG2) && live < SHRINK_TO * (want / 2)) {
+        want /= 2;
+    }
+    if (table_init(&ix.t[1], want) != 0) {
         return false;
     }
     ix.rehash = 0;
     ix.growing = false;
+    ix.rehash_bumps = seg_bumps();
     return true;
 }
 
@@ -723,12 +808,24 @@ index_step(int64_t *budget_ns)
 {
     grave_step(budget_ns);
     if (ix.rehash < 0 && !maybe_shrink()) {
+        if (ix.sweep == 0) {
+            if (!ix.dirty && seg_bumps() == ix.clean_bumps) {
+                /* no stale slot, dead ghost or emptied overflow bucket
+                 * can exist: this pass is complete without a walk */
+                ix.passes++;
+                seg_pass_complete();
+                return ix.ngrave > 0;
+            }
+            ix.pass_bumps = seg_bumps();
+            ix.dirty = false;
+        }
         while (*budget_ns > 0) {
             *budget_ns -= sweep_bucket(&ix.t[0].b[ix.sweep]);
             if (++ix.sweep > ix.t[0].mask) {
                 ix.sweep = 0;
                 ix.passes++;
                 seg_pass_complete();
+                ix.clean_bumps = ix.pass_bumps;
                 break;
             }
         }
@@ -875,6 +972,7 @@ index_stats_get(struct index_stats *st)
         }
     }
     st->buckets = nb;
+    nb -= ix.t[0].unmapped; /* a rehash gives t[0] back as it moves on */
     st->bytes = nb * sizeof(struct bucket) + ix.ovf * sizeof(struct ovf) +
                 ix.grave_buckets * sizeof(struct bucket) +
                 ix.grave_ovf * sizeof(struct ovf);
@@ -884,4 +982,10 @@ index_stats_get(struct index_stats *st)
     st->rehashing = ix.rehash >= 0;
     st->stale_killed = ix.stale_killed;
     st->passes = ix.passes;
+}
+
+bool
+index_rehashing(void)
+{
+    return ix.rehash >= 0;
 }

@@ -142,6 +142,15 @@ void index_set_ghost_window(uint64_t n);
  * true while work remains (a rehash is in progress). */
 bool index_step(int64_t *budget_ns);
 
+/* Tells the index how many of its slots are live (the engine's count), so
+ * a shrink starts as soon as segments die, not after the sweep. */
+void index_set_live(uint64_t n);
+
+/* True while a shrink is due but not started, or a rehash runs: the
+ * engine then gives the index a larger share of a step. */
+bool index_shrink_due(void);
+bool index_rehashing(void);
+
 /* Visits the live slots of the buckets for `cursor` (see engine_scan()).
  * Returns the next cursor, 0 when done. */
 typedef void index_visit_fn(void *arg, uint64_t *slot);

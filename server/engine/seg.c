@@ -38,7 +38,9 @@
  * that was stale when it started. So the stale epochs of a segment all lie
  * within the bumps counted since the start of the previous pass period
  * (bumps_prev + bumps_cur), and a segment may be borrowed only while that
- * window leaves room for the bump its next return will make.
+ * window leaves room for the bump its next return will make. seg_bumps()
+ * counts all bumps, so the index can tell that nothing became stale since
+ * its last complete pass (and skip the walk).
  *
  * Invariants: a segment is on exactly one list matching its state (young,
  * old, free, unused) except RETIRED ones (on none); a pinned segment is
@@ -75,6 +77,7 @@ static struct {
     uint32_t nids;        /* ids handed out so far */
     uint32_t used;        /* segments with memory, not in the pool */
     uint32_t pass;        /* current sweep pass */
+    uint64_t bumps;       /* epoch bumps ever made (seg_bumps) */
     uint64_t large_bytes; /* bytes of large values (headers included) */
     struct large *reap;   /* chains of large values waiting for free() */
     bool populate;        /* pre-fault segments as they are borrowed */
@@ -264,6 +267,13 @@ epoch_bump(struct seg *s)
     roll(s);
     s->epoch = (uint16_t)((s->epoch + 1) & (SEG_EPOCHS - 1));
     s->bumps_cur++;
+    arena.bumps++;
+}
+
+uint64_t
+seg_bumps(void)
+{
+    return arena.bumps;
 }
 
 void

@@ -97,6 +97,10 @@ uint32_t seg_trim(uint32_t keep, uint32_t max);
 void seg_pass_complete(void);
 /* Forgets all epoch history (the index was emptied). */
 void seg_pass_reset(void);
+/* Epoch bumps ever made: while it has not moved since a complete pass
+ * started, the index holds no stale slot (index_step then skips the
+ * sweep). */
+uint64_t seg_bumps(void);
 
 /* Counts, in segments. */
 uint32_t seg_used(void);

@@ -256,6 +256,8 @@ test_engine_bench_m2_mixed(void **state)
                   n, live, m0.used_bytes / 1e6, seg_bytes(&m0) / 1e6,
                   m0.live_bytes / 1e6, (unsigned long long)engine_count());
     double first_done = -1;
+    uint64_t steps0 = engine_metrics_get()->engine_steps;
+    uint64_t work0 = engine_metrics_get()->engine_step_work_us;
     for (now = at; now <= at + 2000; now += 10) {
         tick(now);
         engine_memory(&m);
@@ -267,13 +269,35 @@ test_engine_bench_m2_mixed(void **state)
                 seg_bytes(&m) > m.live_bytes ? seg_bytes(&m) - m.live_bytes : 0;
             print_message(
                 "    T+%4lld ms: count %llu, used %.1f MB "
-                "(segments %.1f, live %.1f, not live %.1f MB = "
-                "%.2f %% of the expired bytes)\n",
+                "(segments %.1f, live %.1f, index %.1f, not live %.1f MB = "
+                "%.2f %% of the expired bytes; %llu steps, %llu us charged)\n",
                 (long long)(now - at), (unsigned long long)engine_count(),
                 m.used_bytes / 1e6, seg_bytes(&m) / 1e6, m.live_bytes / 1e6,
-                held / 1e6, 100.0 * (double)held / (double)expired_bytes);
+                m.index_bytes / 1e6, held / 1e6,
+                100.0 * (double)held / (double)expired_bytes,
+                (unsigned long long)(engine_metrics_get()->engine_steps -
+                                     steps0),
+                (unsigned long long)(engine_metrics_get()->engine_step_work_us -
+                                     work0));
+            steps0 = engine_metrics_get()->engine_steps;
+            work0 = engine_metrics_get()->engine_step_work_us;
         }
         if (now - at == 1000) {
+            /* the index's share: its bytes per key times the expired keys */
+            uint64_t ix_exp = m0.index_bytes / n * (uint64_t)(n - live);
+            uint64_t ix_freed = m0.index_bytes > m.index_bytes
+                                    ? m0.index_bytes - m.index_bytes
+                                    : 0;
+            uint64_t all_freed = (seg_bytes(&m0) - seg_bytes(&m) < expired_bytes
+                                      ? seg_bytes(&m0) - seg_bytes(&m)
+                                      : expired_bytes) +
+                                 (ix_freed < ix_exp ? ix_freed : ix_exp);
+            print_message("  M2 mixed at T+1 s: index %.1f -> %.1f MB; "
+                          "%.2f %% of the expired bytes incl. the index's "
+                          "share back (each part capped at its share)\n",
+                          m0.index_bytes / 1e6, m.index_bytes / 1e6,
+                          100.0 * (double)all_freed /
+                              (double)(expired_bytes + ix_exp));
             uint64_t freed = seg_bytes(&m0) - seg_bytes(&m);
             print_message("  M2 mixed at T+1 s: %.2f %% of the expired "
                           "bytes back (segment bytes freed / expired item "
@@ -283,10 +307,127 @@ test_engine_bench_m2_mixed(void **state)
             assert_true(freed * 100 >= expired_bytes * 99);
         }
     }
-    print_message("  M2 mixed: count reached %d at T+%.0f ms\n", live,
-                  first_done);
+    print_message("  M2 mixed: count reached %d at T+%.0f ms; index %.1f MB "
+                  "(%.1f B per live key) at T+2 s\n",
+                  live, first_done, m.index_bytes / 1e6,
+                  (double)m.index_bytes / live);
+    /* the index shrank to the live keys' size (no waiting for a sweep) */
+    assert_true(m.index_bytes <= 20ull * (uint64_t)live);
     step_report("M5 expiry storm (mixed)");
     engine_teardown();
+}
+
+/* Idle steps: 1 M settled keys (EX 3600), nothing due; a step with no
+ * work must return almost at once (the server runs 100 a second). */
+static void
+test_engine_bench_idle(void **state)
+{
+    (void)state;
+    struct oh_config cfg;
+    cfg_default(&cfg);
+    const char *env = getenv("OH_BENCH_ITEMS");
+    int n = env != NULL ? atoi(env) : 1000000;
+    assert_int_equal(engine_setup(&cfg), 0);
+    char k[16], v[33];
+    memset(v, 'v', 32);
+    oh_time now = T0;
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof(k), "k%011d", i);
+        assert_int_equal(engine_set(k, 12, v, 32, T0 + 3600 * 1000, 0, now), 1);
+        if (i % 2000 == 1999) {
+            tick(now);
+            now += 10;
+        }
+    }
+    for (int i = 0; i < 1000; i++, now += 10) {
+        tick(now); /* settle: jobs, sweeps, trims */
+    }
+    step_logn = 0;
+    double total = 0;
+    int steps = 0;
+    for (int i = 0; i < 1000; i++, now += 10) {
+        drain(now, 1, &total, &steps);
+    }
+    print_message("  idle: %d steps, mean %.2f us\n", steps, total / steps);
+    step_report("M5 idle");
+    assert_true(total / steps < 10); /* was ~21 us: a sweep every step */
+    engine_teardown();
+}
+
+/* Sustained writes at a 64 MB limit, `per_tick` sets (half of them reads
+ * first, look-aside) between 10 ms ticks of up to 20 steps: the writer
+ * should rarely drop a whole segment, and its inline work stays bounded. */
+static void
+overload_run(int per_tick)
+{
+    struct oh_config cfg;
+    cfg_default(&cfg);
+    cfg.maxmemory = 64ull << 20;
+    assert_int_equal(engine_setup(&cfg), 0);
+    char k[16], v[101];
+    memset(v, 'v', 100);
+    oh_time now = T0;
+    uint64_t rng = 42, miss = 0, gets = 0;
+    double worst = 0;
+    int n = 3000000;
+    const struct engine_metrics *em = engine_metrics_get();
+    uint64_t drop0 = 0, merge0 = 0;
+    for (int i = 0; i < n; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        /* skewed keys: a hot set of 200 k and a cold tail of 2 M */
+        uint64_t r = rng >> 33;
+        uint64_t key = (r & 3) != 0 ? (r >> 2) % 200000 : (r >> 2) % 2000000;
+        snprintf(k, sizeof(k), "o%011llu", (unsigned long long)key);
+        struct engine_item it;
+        if (i >= n / 3) {
+            gets++;
+            if (engine_get(k, 12, now, &it) == 1) {
+                engine_release(&it);
+                continue;
+            }
+            miss++;
+        }
+        double t = now_us();
+        engine_set(k, 12, v, 100, OH_TIME_NONE, 0, now);
+        double d = now_us() - t;
+        worst = d > worst ? d : worst;
+        if (i > n / 3 && step_logn < (1 << 20)) {
+            step_log[step_logn++] = d;
+        }
+        if (i % per_tick == per_tick - 1) {
+            int keep = step_logn;
+            tick(now);
+            step_logn = keep; /* the sets' times only */
+            now += 10;
+        }
+        if (i == n / 3) {
+            em = engine_metrics_get();
+            drop0 = em->engine_segments_dropped;
+            merge0 = em->engine_merges;
+            worst = 0;
+            step_logn = 0;
+        }
+    }
+    step_report("  set wall times (us)");
+    em = engine_metrics_get();
+    print_message("  overload %7d sets/s: miss %.2f %%, merges %llu, segments "
+                  "dropped %llu, worst set %.1f us\n",
+                  per_tick * 100, 100.0 * (double)miss / (double)gets,
+                  (unsigned long long)(em->engine_merges - merge0),
+                  (unsigned long long)(em->engine_segments_dropped - drop0),
+                  worst);
+    /* writers assist the merges instead of dropping segments (was 37 and
+     * 101 dropped, 0 merges) */
+    assert_true(em->engine_segments_dropped - drop0 <= 10);
+    engine_teardown();
+}
+
+static void
+test_engine_bench_overload(void **state)
+{
+    (void)state;
+    overload_run(2300);
+    overload_run(10600);
 }
 
 /* ---- M4: value-size shift ---- */
@@ -640,6 +781,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_engine_bench_m1_m2_m5),
         cmocka_unit_test(test_engine_bench_m2_mixed),
+        cmocka_unit_test(test_engine_bench_idle),
+        cmocka_unit_test(test_engine_bench_overload),
         cmocka_unit_test(test_engine_bench_m4_size_shift),
         cmocka_unit_test(test_engine_bench_calibrate),
         cmocka_unit_test(test_engine_bench_load),
