@@ -11,6 +11,14 @@
 
 #include <cmocka.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define OH_SANITIZED 1 /* gcc -fsanitize=address */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OH_SANITIZED 1 /* clang -fsanitize=address */
+#endif
+#endif
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -550,9 +558,13 @@ test_engine_bench_m4_size_shift(void **state)
      * young segments (not cleaned under memory pressure, where the scavenge
      * filter decides) ~3 %. */
     assert_true(pu <= 1.30);
-    assert_true(pr <= 1.35);
     assert_true(m4_used <= 1.14);
+#ifndef OH_SANITIZED
+    /* RSS under AddressSanitizer holds its shadow memory and quarantine,
+     * not the engine's: only the engine's own accounting is checked there */
+    assert_true(pr <= 1.35);
     assert_true(m4_rss <= 1.20);
+#endif
     engine_teardown();
 }
 
