@@ -353,12 +353,18 @@ test_engine_bench_idle(void **state)
     step_logn = 0;
     double total = 0;
     int steps = 0;
+    uint64_t work0 = engine_metrics_get()->engine_step_work_us;
     for (int i = 0; i < 1000; i++, now += 10) {
         drain(now, 1, &total, &steps);
     }
-    print_message("  idle: %d steps, mean %.2f us\n", steps, total / steps);
+    uint64_t work = engine_metrics_get()->engine_step_work_us - work0;
+    print_message("  idle: %d steps, mean %.2f us wall, %.2f us charged\n",
+                  steps, total / steps, (double)work / steps);
     step_report("M5 idle");
-    assert_true(total / steps < 10); /* was ~21 us: a sweep every step */
+    /* The engine's own estimate of the work done (wall time is reported,
+     * not asserted: a shared machine preempts): idle steps do ~nothing.
+     * Was ~21 us a step, a sweep every step. */
+    assert_true((double)work / steps < 5);
     engine_teardown();
 }
 
