@@ -37,9 +37,19 @@ struct cmd_stats cmd_stats[CMD_ID_COUNT];
  * NULL where the table's name stands. */
 static char *renamed[CMD_ID_COUNT];
 
+/* Names to commands: open addressing, slot = cmd id + 1 (0: empty), built
+ * by cmd_setup() so that a request costs one hash, not a scan. */
+#define CMD_LOOKUP_SLOTS 256 /* a power of two, > 2 x CMD_ID_COUNT */
+_Static_assert(CMD_LOOKUP_SLOTS > 2 * CMD_ID_COUNT && CMD_ID_COUNT < 255,
+               "command lookup table too small");
+static uint8_t lookup_slots[CMD_LOOKUP_SLOTS];
+static bool lookup_ready;
+static void lookup_build(void);
+
 void
 cmd_teardown(void)
 {
+    lookup_ready = false;
     for (size_t i = 0; i < CMD_ID_COUNT; i++) {
         free(renamed[i]);
         renamed[i] = NULL;
@@ -81,6 +91,7 @@ cmd_setup(const struct oh_config *c, char *err, size_t cap)
         }
         p += n + (p[n] == '\n');
     }
+    lookup_build();
     return 0;
 }
 
@@ -104,19 +115,62 @@ cmd_enabled_count(void)
     return n;
 }
 
+/* Hashes a command name, folding ASCII case. */
+static size_t
+name_hash(const char *name, size_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ (uint8_t)tolower((unsigned char)name[i])) * 16777619u;
+    }
+    return h & (CMD_LOOKUP_SLOTS - 1);
+}
+
+static bool
+name_is(const struct cmd_def *d, const char *name, size_t len)
+{
+    const char *n = cmd_name(d);
+    return n != NULL && strlen(n) == len && strncasecmp(n, name, len) == 0;
+}
+
+/* Builds the lookup table from the names clients use (after renames). */
+static void
+lookup_build(void)
+{
+    memset(lookup_slots, 0, sizeof(lookup_slots));
+    for (size_t i = 0; i < CMD_ID_COUNT; i++) {
+        const char *n = cmd_name(&cmd_table[i]);
+        if (n == NULL) {
+            continue;
+        }
+        size_t s = name_hash(n, strlen(n));
+        while (lookup_slots[s] != 0) {
+            s = (s + 1) & (CMD_LOOKUP_SLOTS - 1);
+        }
+        lookup_slots[s] = (uint8_t)(i + 1);
+    }
+    lookup_ready = true;
+}
+
 const struct cmd_def *
 cmd_lookup(const char *name, size_t len)
 {
     if (len == 0 || len >= CMD_NAME_MAX) {
         return NULL;
     }
-    for (size_t i = 0; i < CMD_ID_COUNT; i++) {
-        const char *n = cmd_name(&cmd_table[i]);
-        if (n == NULL) {
-            continue;
+    if (!lookup_ready) { /* during cmd_setup: the table's names */
+        for (size_t i = 0; i < CMD_ID_COUNT; i++) {
+            if (name_is(&cmd_table[i], name, len)) {
+                return &cmd_table[i];
+            }
         }
-        if (strlen(n) == len && strncasecmp(n, name, len) == 0) {
-            return &cmd_table[i];
+        return NULL;
+    }
+    for (size_t s = name_hash(name, len); lookup_slots[s] != 0;
+         s = (s + 1) & (CMD_LOOKUP_SLOTS - 1)) {
+        const struct cmd_def *d = &cmd_table[lookup_slots[s] - 1];
+        if (name_is(d, name, len)) {
+            return d;
         }
     }
     return NULL;
@@ -210,10 +264,6 @@ call(struct conn *c, const struct cmd_def *d, const struct cmd_req *r)
     }
 }
 
-/* Queues a copy of the request for EXEC. Implemented in cmd_multi.c. */
-void cmd_multi_queue(struct conn *c, const struct cmd_req *r,
-                     const struct cmd_def *d);
-
 void
 cmd_dispatch(struct conn *c, const struct cmd_req *r)
 {
@@ -239,8 +289,6 @@ cmd_dispatch(struct conn *c, const struct cmd_req *r)
     call(c, d, r);
 }
 
-/* Runs a queued command inside EXEC (no queueing, no auth re-check). */
-void cmd_call_queued(struct conn *c, const struct cmd_req *r);
 void
 cmd_call_queued(struct conn *c, const struct cmd_req *r)
 {
@@ -355,9 +403,6 @@ reply_command_info(struct conn *c, const struct cmd_def *d)
     reply_array(c, 0); /* key specs */
     reply_array(c, 0); /* subcommands */
 }
-
-/* COMMAND DOCS (cmd_docs.c) */
-void cmd_docs_reply(struct conn *c, const struct cmd_req *r);
 
 /* COMMAND LIST [FILTERBY MODULE name | ACLCAT cat | PATTERN glob] */
 static bool

@@ -131,6 +131,17 @@ struct cmd_sub {
 void cmd_sub_dispatch(struct conn *c, const struct cmd_req *r,
                       const char *parent, const struct cmd_sub *subs);
 
+/* ---- between the cmd_*.c files ---- */
+/* Queues a copy of the request for EXEC (cmd_multi.c). */
+void cmd_multi_queue(struct conn *c, const struct cmd_req *r,
+                     const struct cmd_def *d);
+/* Runs a queued command inside EXEC, without queueing or auth checks
+ * (cmd.c). */
+void cmd_call_queued(struct conn *c, const struct cmd_req *r);
+/* COMMAND DOCS (cmd_docs.c). */
+void cmd_docs_reply(struct conn *c, const struct cmd_req *r);
+/* Resets the statistics INFO shows (CONFIG RESETSTAT; cmd_info.c). */
+void cmd_info_resetstat(void);
 /* Samples memory for INFO's used_memory_peak (called every tick). */
 void cmd_info_sample(void);
 

@@ -20,7 +20,6 @@
 
 /* Declared in cmd.h's handler list too; repeated here so this file builds
  * before the table rows are added. */
-cmd_handler cmd_getbit, cmd_setbit, cmd_bitcount, cmd_bitpos, cmd_bitop;
 
 #define BIT_OFFSET_ERR "ERR bit offset is not an integer or out of range"
 

@@ -198,7 +198,6 @@ emit_docs(struct conn *c, const struct cmd_def *d)
     }
 }
 
-void cmd_docs_reply(struct conn *c, const struct cmd_req *r);
 void
 cmd_docs_reply(struct conn *c, const struct cmd_req *r)
 {

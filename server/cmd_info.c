@@ -375,7 +375,6 @@ cmd_info(struct conn *c, const struct cmd_req *r)
     free(t.p);
 }
 
-void cmd_info_resetstat(void);
 void
 cmd_info_resetstat(void)
 {

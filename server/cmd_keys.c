@@ -156,8 +156,6 @@ cmd_renamenx(struct conn *c, const struct cmd_req *r)
 
 /* ---- COPY ---- */
 
-cmd_handler cmd_copy; /* also in cmd.h's handler list */
-
 /* COPY source destination [DB destination-db] [REPLACE]: the value and its
  * TTL. offheapd has only database 0, so DB takes only 0. */
 void

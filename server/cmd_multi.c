@@ -155,8 +155,6 @@ cmd_multi_reset(struct conn *c)
     unwatch_all(c);
 }
 
-void cmd_multi_queue(struct conn *c, const struct cmd_req *r,
-                     const struct cmd_def *d);
 void
 cmd_multi_queue(struct conn *c, const struct cmd_req *r,
                 const struct cmd_def *d)
@@ -216,9 +214,6 @@ cmd_discard(struct conn *c, const struct cmd_req *r)
     cmd_multi_reset(c);
     reply_ok(c);
 }
-
-/* Runs a queued command (defined in cmd.c). */
-void cmd_call_queued(struct conn *c, const struct cmd_req *r);
 
 void
 cmd_exec(struct conn *c, const struct cmd_req *r)

@@ -20,7 +20,6 @@
 
 /* Declared in cmd.h's handler list too; repeated here so this file builds
  * before the table row is added. */
-cmd_handler cmd_object;
 
 #define ENC_INT_MAX_LEN    20 /* longest value Redis tries as an integer */
 #define ENC_EMBSTR_MAX_LEN 44 /* OBJ_ENCODING_EMBSTR_SIZE_LIMIT */

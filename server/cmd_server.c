@@ -604,8 +604,6 @@ config_set(struct conn *c, const struct cmd_req *r)
     reply_ok(c);
 }
 
-void cmd_info_resetstat(void);
-
 static void
 config_resetstat(struct conn *c, const struct cmd_req *r)
 {

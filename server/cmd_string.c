@@ -744,8 +744,6 @@ cmd_incrbyfloat(struct conn *c, const struct cmd_req *r)
 
 /* ---- LCS ---- */
 
-cmd_handler cmd_lcs; /* also in cmd.h's handler list */
-
 /* One common run found by LCS IDX: a[astart..aend] == b[bstart..bend]. */
 struct lcs_range {
     uint32_t astart, aend, bstart, bend;

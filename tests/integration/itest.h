@@ -367,3 +367,41 @@ itest_teardown(void **state)
 
 #define ITEST(fn)                                                              \
     cmocka_unit_test_setup_teardown(fn, itest_setup, itest_teardown)
+
+/* Returns the CLIENT ID of c. */
+static inline long long
+itest_client_id(redisContext *c)
+{
+    redisReply *r = CMD(c, "CLIENT ID");
+    long long id;
+
+    ASSERT_TYPE(r, REDIS_REPLY_INTEGER);
+    id = r->integer;
+    freeReplyObject(r);
+    return id;
+}
+
+/* Finds field "name=" in one CLIENT LIST line; copies its value. */
+static inline bool
+itest_client_field(const char *line, const char *name, char *out, size_t cap)
+{
+    char pat[64];
+    const char *p;
+    size_t n = 0;
+
+    snprintf(pat, sizeof(pat), " %s=", name);
+    p = strstr(line, pat);
+    if (p == NULL && strncmp(line, pat + 1, strlen(pat) - 1) == 0) {
+        p = line - 1;
+    }
+    if (p == NULL) {
+        return false;
+    }
+    p += strlen(pat);
+    while (p[n] != ' ' && p[n] != '\n' && p[n] != '\0' && n + 1 < cap) {
+        n++;
+    }
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}

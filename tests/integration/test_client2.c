@@ -59,44 +59,6 @@ raw_client_id(struct raw_conn *rc)
     return id;
 }
 
-/* Returns the CLIENT ID of c. */
-static long long
-client_id(redisContext *c)
-{
-    redisReply *r = CMD(c, "CLIENT ID");
-    long long id;
-
-    ASSERT_TYPE(r, REDIS_REPLY_INTEGER);
-    id = r->integer;
-    freeReplyObject(r);
-    return id;
-}
-
-/* Finds field "name=" in one CLIENT LIST line; copies its value. */
-static bool
-client_field(const char *line, const char *name, char *out, size_t cap)
-{
-    char pat[64];
-    const char *p;
-    size_t n = 0;
-
-    snprintf(pat, sizeof(pat), " %s=", name);
-    p = strstr(line, pat);
-    if (p == NULL && strncmp(line, pat + 1, strlen(pat) - 1) == 0) {
-        p = line - 1;
-    }
-    if (p == NULL) {
-        return false;
-    }
-    p += strlen(pat);
-    while (p[n] != ' ' && p[n] != '\n' && p[n] != '\0' && n + 1 < cap) {
-        n++;
-    }
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return true;
-}
-
 /* Sends `cmd` (raw bytes) on rc, reads one bulk reply holding CLIENT LIST
  * or CLIENT INFO lines, and returns the qbuf of the line of client `id`. */
 static long long
@@ -115,7 +77,7 @@ raw_qbuf(struct raw_conn *rc, const char *cmd, long long id)
     line = strstr(r, want);
     assert_non_null(line);
     assert_true(line[-1] == '\n');
-    assert_true(client_field(line, "qbuf", val, sizeof(val)));
+    assert_true(itest_client_field(line, "qbuf", val, sizeof(val)));
     q = atoll(val);
     free(r);
     return q;
@@ -279,7 +241,7 @@ test_client2_kill_errors(void **state)
     EXPECT_INT(c, 0, "CLIENT KILL USER default ID 99999999");
     EXPECT_INT(c, 0, "CLIENT KILL TYPE normal ID 99999999");
     /* this connection is skipped by default */
-    EXPECT_INT(c, 0, "CLIENT KILL ID %lld", client_id(c));
+    EXPECT_INT(c, 0, "CLIENT KILL ID %lld", itest_client_id(c));
     EXPECT_STATUS(c, "PONG", "PING");
 }
 
@@ -295,8 +257,8 @@ test_client2_kill_filters(void **state)
 
     assert_non_null(d);
     assert_non_null(e);
-    did = client_id(d);
-    eid = client_id(e);
+    did = itest_client_id(d);
+    eid = itest_client_id(e);
     /* filters are ANDed */
     EXPECT_INT(c, 0, "CLIENT KILL ID %lld TYPE pubsub", did);
     EXPECT_INT(c, 0, "CLIENT KILL ID %lld SKIPME no TYPE master", did);
@@ -309,7 +271,7 @@ test_client2_kill_filters(void **state)
     /* ADDR with the new form returns a count */
     r = CMD(e, "CLIENT INFO");
     ASSERT_TYPE(r, REDIS_REPLY_STRING);
-    assert_true(client_field(r->str, "addr", addr, sizeof(addr)));
+    assert_true(itest_client_field(r->str, "addr", addr, sizeof(addr)));
     freeReplyObject(r);
     EXPECT_INT(c, 1, "CLIENT KILL ADDR %s ID %lld", addr, eid);
     r = redisCommand(e, "PING");

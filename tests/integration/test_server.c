@@ -11,44 +11,6 @@ struct spawn_server itest_srv;
 
 /* ---- helpers ---- */
 
-/* Returns the CLIENT ID of c. */
-static long long
-client_id(redisContext *c)
-{
-    redisReply *r = CMD(c, "CLIENT ID");
-    long long id;
-
-    ASSERT_TYPE(r, REDIS_REPLY_INTEGER);
-    id = r->integer;
-    freeReplyObject(r);
-    return id;
-}
-
-/* Finds field "name=" in one CLIENT LIST line; copies its value. */
-static bool
-client_field(const char *line, const char *name, char *out, size_t cap)
-{
-    char pat[64];
-    const char *p;
-    size_t n = 0;
-
-    snprintf(pat, sizeof(pat), " %s=", name);
-    p = strstr(line, pat);
-    if (p == NULL && strncmp(line, pat + 1, strlen(pat) - 1) == 0) {
-        p = line - 1;
-    }
-    if (p == NULL) {
-        return false;
-    }
-    p += strlen(pat);
-    while (p[n] != ' ' && p[n] != '\n' && p[n] != '\0' && n + 1 < cap) {
-        n++;
-    }
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return true;
-}
-
 /* Returns the element of a flat key/value array reply named `key`. */
 static redisReply *
 kv_get(const redisReply *r, const char *key)
@@ -181,7 +143,7 @@ static void
 test_server_hello2(void **state)
 {
     redisContext *c = *state;
-    long long id = client_id(c);
+    long long id = itest_client_id(c);
     redisReply *r;
 
     r = CMD(c, "HELLO 2");
@@ -244,11 +206,11 @@ test_server_client_id(void **state)
     long long a, b;
 
     assert_non_null(d);
-    a = client_id(c);
-    b = client_id(d);
+    a = itest_client_id(c);
+    b = itest_client_id(d);
     assert_true(a > 0);
     assert_true(b > a);
-    assert_int_equal(client_id(c), a);
+    assert_int_equal(itest_client_id(c), a);
     redisFree(d);
 }
 
@@ -301,7 +263,7 @@ test_server_client_list(void **state)
 {
     redisContext *c = *state;
     redisContext *d = itest_connect_to(&itest_srv);
-    long long id = client_id(c);
+    long long id = itest_client_id(c);
     char want[64], val[128];
     redisReply *r;
     int lines = 0;
@@ -313,8 +275,8 @@ test_server_client_list(void **state)
     ASSERT_TYPE(r, REDIS_REPLY_STRING);
     for (const char *p = r->str; *p != '\0'; p = strchr(p, '\n') + 1) {
         assert_non_null(strchr(p, '\n'));
-        assert_true(client_field(p, "id", val, sizeof(val)));
-        assert_true(client_field(p, "addr", val, sizeof(val)));
+        assert_true(itest_client_field(p, "id", val, sizeof(val)));
+        assert_true(itest_client_field(p, "addr", val, sizeof(val)));
         lines++;
     }
     assert_true(lines >= 2);
@@ -348,7 +310,7 @@ test_server_client_kill(void **state)
 
     assert_non_null(d);
     assert_non_null(e);
-    EXPECT_INT(c, 1, "CLIENT KILL ID %lld", client_id(d));
+    EXPECT_INT(c, 1, "CLIENT KILL ID %lld", itest_client_id(d));
     r = redisCommand(d, "PING");
     assert_null(r);
     EXPECT_INT(c, 0, "CLIENT KILL ID 99999999");
@@ -357,7 +319,7 @@ test_server_client_kill(void **state)
     /* old form: CLIENT KILL addr:port */
     r = CMD(e, "CLIENT INFO");
     ASSERT_TYPE(r, REDIS_REPLY_STRING);
-    assert_true(client_field(r->str, "addr", addr, sizeof(addr)));
+    assert_true(itest_client_field(r->str, "addr", addr, sizeof(addr)));
     freeReplyObject(r);
     EXPECT_OK(c, "CLIENT KILL %s", addr);
     r = redisCommand(e, "PING");
