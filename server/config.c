@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 struct oh_config cfg;
+struct obuf_limit cfg_obuf[OBUF_CLASSES];
 const char *cfg_file_path;
 
 #define CFG_LINE_MAX  4096 /* bytes per config-file line */
@@ -31,7 +32,7 @@ const size_t cfg_opt_count = sizeof(cfg_opts) / sizeof(cfg_opts[0]);
 static bool
 is_string_type(opt_type t)
 {
-    return t == OPT_STR || t == OPT_ENUM || t == OPT_LIST;
+    return t == OPT_STR || t == OPT_ENUM || t == OPT_LIST || t == OPT_OBUF;
 }
 
 static uint64_t *
@@ -59,10 +60,17 @@ dup_or_die(const char *s)
 void
 cfg_defaults(void)
 {
+    char err[128];
     cfg_teardown();
+    memset(cfg_obuf, 0, sizeof(cfg_obuf));
     for (size_t i = 0; i < cfg_opt_count; i++) {
         const struct cfg_opt *o = &cfg_opts[i];
-        if (is_string_type(o->type)) {
+        if (o->type == OPT_OBUF) {
+            *str_field(o) = NULL;
+            if (cfg_set(o, o->def_str, false, err, sizeof(err)) != 0) {
+                abort(); /* the table's default does not parse */
+            }
+        } else if (is_string_type(o->type)) {
             *str_field(o) = dup_or_die(o->def_str);
         } else {
             *num_field(o) = o->def_num;
@@ -176,6 +184,90 @@ enum_has(const char *choices, const char *v)
     return false;
 }
 
+/* ---- client output buffer limits (OPT_OBUF) ---- */
+
+static const char *const obuf_class_names[OBUF_CLASSES] = {"normal", "replica",
+                                                           "pubsub"};
+
+static int
+obuf_class(const char *name)
+{
+    if (strcasecmp(name, "slave") == 0) { /* Redis's older name */
+        return OBUF_REPLICA;
+    }
+    for (int i = 0; i < OBUF_CLASSES; i++) {
+        if (strcasecmp(name, obuf_class_names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Parses `value` into `lim` (which holds the current limits: classes the
+ * value does not name keep theirs). */
+static int
+obuf_parse(const char *value, struct obuf_limit *lim, char *err, size_t cap)
+{
+    char copy[CFG_LINE_MAX], *words[CFG_WORDS_MAX], *save = NULL;
+    int n = 0;
+    snprintf(copy, sizeof(copy), "%s", value);
+    for (char *w = strtok_r(copy, " \t", &save); w != NULL && n < CFG_WORDS_MAX;
+         w = strtok_r(NULL, " \t", &save)) {
+        words[n++] = w;
+    }
+    if (n == 1 && parse_bytes(words[0], &lim[OBUF_NORMAL].hard)) {
+        lim[OBUF_NORMAL].soft = lim[OBUF_NORMAL].soft_secs = 0;
+        return 0;
+    }
+    if (n == 0 || n % 4 != 0) {
+        snprintf(err, cap, "expected groups of 'class hard soft seconds'");
+        return -1;
+    }
+    for (int i = 0; i < n; i += 4) {
+        int k = obuf_class(words[i]);
+        struct obuf_limit l;
+        if (k < 0) {
+            snprintf(err, cap,
+                     "unknown client class '%s' (normal, replica, "
+                     "pubsub)",
+                     words[i]);
+            return -1;
+        }
+        if (!parse_bytes(words[i + 1], &l.hard) ||
+            !parse_bytes(words[i + 2], &l.soft) ||
+            !parse_uint(words[i + 3], 10, &l.soft_secs)) {
+            snprintf(err, cap, "bad hard, soft or seconds for class '%s'",
+                     words[i]);
+            return -1;
+        }
+        lim[k] = l;
+    }
+    return 0;
+}
+
+/* Stores `value` in cfg_obuf and the option's canonical text. */
+static int
+set_obuf(const struct cfg_opt *o, const char *value, char *err, size_t cap)
+{
+    struct obuf_limit lim[OBUF_CLASSES];
+    char text[256];
+    size_t used = 0;
+    memcpy(lim, cfg_obuf, sizeof(lim));
+    if (obuf_parse(value, lim, err, cap) != 0) {
+        return -1;
+    }
+    for (int i = 0; i < OBUF_CLASSES; i++) {
+        used += (size_t)snprintf(text + used, sizeof(text) - used,
+                                 "%s%s %" PRIu64 " %" PRIu64 " %" PRIu64,
+                                 i ? " " : "", obuf_class_names[i], lim[i].hard,
+                                 lim[i].soft, lim[i].soft_secs);
+    }
+    memcpy(cfg_obuf, lim, sizeof(lim));
+    free(*str_field(o));
+    *str_field(o) = dup_or_die(text);
+    return 0;
+}
+
 static int
 set_number(const struct cfg_opt *o, const char *value, char *err, size_t cap)
 {
@@ -253,6 +345,9 @@ cfg_set(const struct cfg_opt *o, const char *value, bool live, char *err,
     if (o->type == OPT_LIST) {
         return list_append(o, value);
     }
+    if (o->type == OPT_OBUF) {
+        return set_obuf(o, value, err, cap);
+    }
     char *copy = dup_or_die(value);
     for (char *p = copy; o->type == OPT_ENUM && *p != '\0'; p++) {
         *p = (char)tolower((unsigned char)*p);
@@ -269,6 +364,7 @@ cfg_format(const struct cfg_opt *o, char *buf, size_t cap)
     case OPT_STR:
     case OPT_ENUM:
     case OPT_LIST:
+    case OPT_OBUF:
         snprintf(buf, cap, "%s", *str_field(o) != NULL ? *str_field(o) : "");
         break;
     case OPT_BOOL:
@@ -438,6 +534,7 @@ describe_default(const struct cfg_opt *o, char *buf, size_t cap)
     case OPT_STR:
     case OPT_ENUM:
     case OPT_LIST:
+    case OPT_OBUF:
         snprintf(buf, cap, "\"%s\"", o->def_str != NULL ? o->def_str : "");
         break;
     case OPT_BOOL:

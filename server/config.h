@@ -12,6 +12,15 @@
 /* The running configuration (owned by config.c). */
 extern struct oh_config cfg;
 
+/* client-output-buffer-limit, parsed (OPT_OBUF). Only the normal class
+ * applies: offheapd has no replicas and no pub/sub clients. */
+enum { OBUF_NORMAL, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
+struct obuf_limit {
+    uint64_t hard, soft; /* bytes, 0: none */
+    uint64_t soft_secs;  /* how long above `soft` is tolerated */
+};
+extern struct obuf_limit cfg_obuf[OBUF_CLASSES];
+
 /* One row of the option table. */
 struct cfg_opt {
     const char *name; /* C field name, '_' separated */

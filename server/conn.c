@@ -464,14 +464,32 @@ conn_settle(struct conn *c)
     return true;
 }
 
+/* Tells whether `c` is over the normal class's soft limit for longer
+ * than it allows (the clock starts when the output first passes it). */
+static bool
+over_soft_limit(struct conn *c)
+{
+    const struct obuf_limit *l = &cfg_obuf[OBUF_NORMAL];
+    if (l->soft == 0 || c->out_bytes <= l->soft) {
+        c->obuf_soft_since = 0;
+        return false;
+    }
+    oh_time now = ev_now();
+    if (c->obuf_soft_since == 0) {
+        c->obuf_soft_since = now;
+    }
+    return now - c->obuf_soft_since > (oh_time)l->soft_secs * 1000;
+}
+
 static void
 check_output_limit(struct conn *c)
 {
-    if (cfg.client_output_buffer_limit != 0 &&
-        c->out_bytes > cfg.client_output_buffer_limit) {
+    const struct obuf_limit *l = &cfg_obuf[OBUF_NORMAL];
+    bool over_hard = l->hard != 0 && c->out_bytes > l->hard;
+    if ((over_hard || over_soft_limit(c)) && !c->close_now) {
         log_warn("client id=%" PRIu64 " addr=%s closed for overcoming of "
-                 "output buffer limits (%" PRIu64 " bytes pending)",
-                 c->id, c->addr, c->out_bytes);
+                 "output buffer limits (%" PRIu64 " bytes pending, %s limit)",
+                 c->id, c->addr, c->out_bytes, over_hard ? "hard" : "soft");
         conn_stats.client_output_buffer_limit_disconnections++;
         c->close_now = true;
     }
@@ -725,12 +743,24 @@ on_write(evutil_socket_t fd, short what, void *arg)
 void
 conn_cron(oh_time now)
 {
-    if (cfg.timeout == 0) {
+    bool soft_limit = cfg_obuf[OBUF_NORMAL].soft != 0;
+    if (cfg.timeout == 0 && !soft_limit) {
         return;
     }
     struct conn *next;
     for (struct conn *c = clients; c != NULL; c = next) {
         next = c->next;
+        if (soft_limit && c->obuf_soft_since != 0) {
+            /* a client that stopped asking is still over its soft limit */
+            check_output_limit(c);
+            if (c->close_now) {
+                conn_destroy(&c);
+                continue;
+            }
+        }
+        if (cfg.timeout == 0) {
+            continue;
+        }
         oh_time idle_ms = now - c->last_active;
         if (idle_ms > (oh_time)cfg.timeout * 1000 && !c->in_multi &&
             c->out_head == NULL) {

@@ -38,7 +38,8 @@ struct conn {
 
     /* output: a queue of chunks (copied bytes or pinned engine items) */
     struct out_chunk *out_head, *out_tail;
-    uint64_t out_bytes; /* bytes queued and not yet written */
+    uint64_t out_bytes;      /* bytes queued and not yet written */
+    oh_time obuf_soft_since; /* when out_bytes passed the soft limit, 0 */
     size_t out_chunks;
 
     int resp; /* 2 or 3 */

@@ -22,6 +22,9 @@ typedef enum {
                   companion: the option's `choices` */
     OPT_LIST,  /* repeatable: each occurrence in the file or on the command
                   line adds one entry (entries are kept '\n'-separated) */
+    OPT_OBUF,  /* client output buffer limits, Redis's form: "class hard
+                  soft seconds" groups (a value updates only the classes it
+                  names), or one byte count (the normal class's hard limit) */
 } opt_type;
 
 typedef enum {
@@ -29,6 +32,12 @@ typedef enum {
     OPT_LIVE = 1,   /* CONFIG SET changes it at run time */
     OPT_SECRET = 2, /* never logged */
 } opt_flags;
+
+/* Redis's defaults for the classes offheapd has no clients of; a normal
+ * client may queue 1 GiB. */
+#define OBUF_DEFAULT                                                           \
+    "normal 1073741824 0 0 replica 268435456 67108864 60 pubsub 33554432 "     \
+    "8388608 60"
 
 #define KiB (1024ULL)
 #define MiB (1024ULL * KiB)
@@ -42,6 +51,7 @@ typedef enum {
 #define OPT_CTYPE_OPT_STR   char *
 #define OPT_CTYPE_OPT_ENUM  char *
 #define OPT_CTYPE_OPT_LIST  char *
+#define OPT_CTYPE_OPT_OBUF  char *
 
 /* clang-format off */
 /*  name                       type       num default   str default   min  max          flags       choices (ENUM) / description */
@@ -70,8 +80,8 @@ typedef enum {
       "largest bulk string a request may carry")                                                                              \
     X(client_query_buffer_limit, OPT_BYTES, 1 * GiB,    NULL,         1 * MiB, 4 * GiB, OPT_LIVE,   NULL,                       \
       "largest unparsed input a client may queue")                                                                            \
-    X(client_output_buffer_limit, OPT_BYTES, 1 * GiB,   NULL,         0,   UINT64_MAX,  OPT_LIVE,   NULL,                       \
-      "close a client whose pending output exceeds this (0: no limit)")                                                       \
+    X(client_output_buffer_limit, OPT_OBUF, 0,          OBUF_DEFAULT, 0,   0,           OPT_LIVE,   NULL,                       \
+      "per class (normal, replica, pubsub): close a client whose pending output passes `hard`, or stays above `soft` for `seconds` (0: no limit); only normal clients exist")                   \
     X(hz,                      OPT_UINT,  100,          NULL,         1,   1000,        OPT_LIVE,   NULL,                       \
       "background ticks per second (expiry, eviction, compaction, timeouts)")                                                 \
     X(loglevel,                OPT_ENUM,  0,            "notice",     0,   0,           OPT_LIVE,   "debug|verbose|notice|warning", \

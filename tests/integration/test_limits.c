@@ -135,46 +135,137 @@ qbuf_teardown(void **state)
 
 static char *saved_obuf;
 
-/* A client that asks for much and reads nothing is closed once its
- * pending output passes the limit; other clients go on. offheapd's option
- * is a byte count; Redis's takes "class hard soft seconds". */
-static void
-test_limits_output_buffer(void **state)
+#define BIG_VALUE (512 * 1024)
+
+/* Stores a 512 KB value at "big" and opens a client with a small receive
+ * buffer that asks for it `gets` times and reads nothing. */
+static struct raw_conn *
+open_greedy_client(redisContext *c, int gets)
 {
-    redisContext *c = *state;
-    size_t vl = 512 * 1024, discarded = 0;
-    char *v = malloc(vl);
+    char *v = malloc(BIG_VALUE);
     struct raw_conn *rc;
-    redisReply *r;
 
     assert_non_null(v);
-    memset(v, 'v', vl);
-    saved_obuf = config_get(c, "client-output-buffer-limit");
-    if (spawn_is_redis(&itest_srv)) {
-        EXPECT_OK(c, "CONFIG SET client-output-buffer-limit %s",
-                  "normal 1mb 0 0");
-    } else {
-        EXPECT_OK(c, "CONFIG SET client-output-buffer-limit 1mb");
-    }
-    EXPECT_OK(c, "SET big %b", v, vl);
+    memset(v, 'v', BIG_VALUE);
+    EXPECT_OK(c, "SET big %b", v, (size_t)BIG_VALUE);
+    free(v);
     rc = raw_open(itest_srv.host, itest_srv.port, 64 * 1024);
     assert_non_null(rc);
-    /* 200 x 512 KB = 100 MB of replies */
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < gets; i++) {
         if (raw_sends(rc, "GET big\r\n") != 0) {
             break;
         }
     }
-    spawn_sleep_ms(300);
-    assert_true(raw_wait_closed(rc, CLOSE_WAIT_MS, &discarded));
-    assert_true(discarded < 200 * vl);
-    raw_close(&rc);
+    return rc;
+}
+
+/* The server goes on serving others, "big" intact. */
+static void
+assert_others_served(redisContext *c)
+{
+    redisReply *r;
+
     EXPECT_STATUS(c, "PONG", "PING");
     r = CMD(c, "GET big");
     ASSERT_TYPE(r, REDIS_REPLY_STRING);
-    assert_int_equal(r->len, vl);
+    assert_int_equal(r->len, BIG_VALUE);
     freeReplyObject(r);
-    free(v);
+}
+
+/* A client that asks for much and reads nothing is closed once its
+ * pending output passes the hard limit (Redis's "class hard soft seconds"
+ * form); other clients go on. */
+static void
+test_limits_output_buffer(void **state)
+{
+    redisContext *c = *state;
+    size_t discarded = 0;
+    struct raw_conn *rc;
+
+    saved_obuf = config_get(c, "client-output-buffer-limit");
+    EXPECT_OK(c, "CONFIG SET client-output-buffer-limit %s", "normal 1mb 0 0");
+    rc = open_greedy_client(c, 200); /* 200 x 512 KB = 100 MB of replies */
+    spawn_sleep_ms(300);
+    assert_true(raw_wait_closed(rc, CLOSE_WAIT_MS, &discarded));
+    assert_true(discarded < 200 * (size_t)BIG_VALUE);
+    raw_close(&rc);
+    assert_others_served(c);
+}
+
+/* offheapd also takes one byte count: the normal class's hard limit. */
+static void
+test_limits_output_buffer_bytes(void **state)
+{
+    redisContext *c = *state;
+    struct raw_conn *rc;
+    char *got;
+
+    if (spawn_is_redis(&itest_srv)) {
+        skip();
+    }
+    saved_obuf = config_get(c, "client-output-buffer-limit");
+    EXPECT_OK(c, "CONFIG SET client-output-buffer-limit 1mb");
+    got = config_get(c, "client-output-buffer-limit");
+    assert_non_null(got);
+    assert_string_equal(got, "normal 1048576 0 0 replica 268435456 67108864 "
+                             "60 pubsub 33554432 8388608 60");
+    free(got);
+    rc = open_greedy_client(c, 200);
+    assert_true(raw_wait_closed(rc, CLOSE_WAIT_MS, NULL));
+    raw_close(&rc);
+    assert_others_served(c);
+}
+
+/* Above the soft limit for longer than its seconds: closed, even once the
+ * client has stopped asking; not before the seconds have passed. */
+static void
+test_limits_output_buffer_soft(void **state)
+{
+    redisContext *c = *state;
+    struct raw_conn *rc;
+
+    saved_obuf = config_get(c, "client-output-buffer-limit");
+    EXPECT_OK(c, "CONFIG SET client-output-buffer-limit %s", "normal 0 1mb 2");
+    rc = open_greedy_client(c, 40); /* 20 MB pending, no hard limit */
+    spawn_sleep_ms(500);
+    assert_false(raw_wait_closed(rc, 0, NULL)); /* reads nothing */
+    spawn_sleep_ms(2600); /* not reading: the output stays pending */
+    assert_true(raw_wait_closed(rc, CLOSE_WAIT_MS, NULL));
+    raw_close(&rc);
+    assert_others_served(c);
+}
+
+/* A bad value is refused and changes nothing; a value naming one class
+ * keeps the others. */
+static void
+test_limits_output_buffer_config(void **state)
+{
+    redisContext *c = *state;
+    char *before, *after;
+
+    saved_obuf = config_get(c, "client-output-buffer-limit");
+    EXPECT_OK(c, "CONFIG SET client-output-buffer-limit %s",
+              "normal 0 0 0 pubsub 32mb 8mb 60");
+    before = config_get(c, "client-output-buffer-limit");
+    assert_non_null(before);
+    EXPECT_ERR_PREFIX(c, "ERR", "CONFIG SET client-output-buffer-limit %s",
+                      "normal 1mb 0");
+    EXPECT_ERR_PREFIX(c, "ERR", "CONFIG SET client-output-buffer-limit %s",
+                      "nosuchclass 1mb 0 0");
+    EXPECT_ERR_PREFIX(c, "ERR", "CONFIG SET client-output-buffer-limit %s",
+                      "normal 1mb x 0");
+    after = config_get(c, "client-output-buffer-limit");
+    assert_non_null(after);
+    assert_string_equal(before, after);
+    free(after);
+    EXPECT_OK(c, "CONFIG SET client-output-buffer-limit %s",
+              "normal 2mb 1mb 10");
+    after = config_get(c, "client-output-buffer-limit");
+    assert_non_null(after);
+    assert_non_null(strstr(after, "normal 2097152 1048576 10"));
+    assert_non_null(strstr(after, "pubsub 33554432 8388608 60"));
+    free(after);
+    free(before);
 }
 
 static int
@@ -453,6 +544,9 @@ main(void)
     const struct CMUnitTest tests[] = {
         LIMIT_TEST(test_limits_query_buffer, qbuf_teardown),
         LIMIT_TEST(test_limits_output_buffer, obuf_teardown),
+        LIMIT_TEST(test_limits_output_buffer_bytes, obuf_teardown),
+        LIMIT_TEST(test_limits_output_buffer_soft, obuf_teardown),
+        LIMIT_TEST(test_limits_output_buffer_config, obuf_teardown),
         LIMIT_TEST(test_limits_maxclients, maxclients_teardown),
         LIMIT_TEST(test_limits_requirepass, pass_teardown),
         LIMIT_TEST(test_limits_requirepass_hello, pass_teardown),

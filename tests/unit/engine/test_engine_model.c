@@ -25,6 +25,7 @@
 #define DEF_OPT_STR(f, n, s)   (f) = (char *)(s)
 #define DEF_OPT_ENUM(f, n, s)  (f) = (char *)(s)
 #define DEF_OPT_LIST(f, n, s)  (f) = (char *)(s)
+#define DEF_OPT_OBUF(f, n, s)  (f) = (char *)(s)
 /* clang-format on */
 
 typedef enum { MODE_NOLIMIT, MODE_EVICT, MODE_NOEVICT } model_mode;
