@@ -770,20 +770,84 @@ debug_object(struct conn *c, const struct cmd_req *r)
     reply_status(c, buf);
 }
 
+/* Parses DEBUG POPULATE's optional size: -1 when absent. */
+static bool
+populate_size(const struct cmd_req *r, long long *size)
+{
+    *size = -1;
+    return r->argc < 5 || (cmd_arg_ll(&r->argv[4], size) && *size >= 0 &&
+                           (unsigned long long)*size <= cfg.proto_max_bulk_len);
+}
+
+/* DEBUG POPULATE count [prefix] [size]: stores prefix:0 .. prefix:count-1
+ * (prefix "key" by default) = "value:N", padded with zero bytes or cut to
+ * `size` when given; keys that exist are left alone. For filling a server
+ * to measure it; runs to the end in one go, as SET would count times. */
+static void
+debug_populate(struct conn *c, const struct cmd_req *r)
+{
+    long long count, size;
+    if (r->argc > 5) {
+        reply_error(c, "ERR wrong number of arguments for 'debug|populate' "
+                       "command");
+        return;
+    }
+    if (!cmd_arg_ll(&r->argv[2], &count) || count < 0 ||
+        !populate_size(r, &size)) {
+        reply_error(c, "ERR value is out of range, must be positive");
+        return;
+    }
+    struct resp_str prefix = {"key", 3};
+    if (r->argc >= 4) {
+        prefix = r->argv[3];
+    }
+    size_t vcap = size >= 0 ? (size_t)size : 32;
+    char *key = malloc(prefix.len + 24), *val = calloc(1, vcap + 32);
+    int rc = key != NULL && val != NULL ? 0 : OH_NOMEM;
+    if (rc == 0) {
+        memcpy(key, prefix.p, prefix.len);
+    }
+    for (long long i = 0; i < count && rc >= 0; i++) {
+        size_t klen =
+            prefix.len + (size_t)snprintf(key + prefix.len, 24, ":%lld", i);
+        size_t vlen = (size_t)snprintf(val, vcap + 32, "value:%lld", i);
+        if (size >= 0) {
+            memset(val + vlen, 0, vcap + 32 - vlen); /* pad with zeros */
+            vlen = (size_t)size;
+        }
+        rc = engine_set(key, klen, val, vlen, OH_TIME_NONE, ENGINE_SET_NX,
+                        r->now);
+        if (rc == 1) {
+            cmd_key_modified(key, klen);
+        }
+    }
+    free(key);
+    free(val);
+    if (rc < 0) {
+        reply_engine_error(c, rc);
+        return;
+    }
+    reply_ok(c);
+}
+
 static void
 debug_help(struct conn *c, const struct cmd_req *r)
 {
     (void)r;
-    reply_array(c, 5);
+    reply_array(c, 7);
     reply_status(c, "DEBUG <subcommand> [<arg> ...]. Subcommands are:");
     reply_status(c, "SLEEP <seconds>");
     reply_status(c, "    Stop the server for <seconds> (decimals allowed).");
     reply_status(c, "OBJECT <key>");
     reply_status(c, "    Show low-level information about the key.");
+    reply_status(c, "POPULATE <count> [<prefix>] [<size>]");
+    reply_status(c, "    Create <count> string keys <prefix>:N (default "
+                    "prefix 'key') with values 'value:N' (of <size> bytes).");
 }
 
 static const struct cmd_sub debug_subs[] = {{"sleep", 3, debug_sleep},
                                             {"object", 3, debug_object},
+                                            {"populate", -3, debug_populate},
                                             {"help", 2, debug_help},
                                             {NULL, 0, NULL}};
 

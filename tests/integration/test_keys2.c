@@ -455,6 +455,33 @@ test_keys2_object_refcount_help(void **state)
                "OBJECT HELP x");
 }
 
+/* ---- DEBUG POPULATE ---- */
+
+static void
+test_keys2_debug_populate(void **state)
+{
+    redisContext *c = *state;
+
+    EXPECT_OK(c, "SET key:5 mine");
+    EXPECT_OK(c, "DEBUG POPULATE 1000");
+    EXPECT_INT(c, 1000, "DBSIZE");
+    EXPECT_STR(c, "mine", "GET key:5"); /* existing keys are left alone */
+    EXPECT_STR(c, "value:0", "GET key:0");
+    EXPECT_STR(c, "value:999", "GET key:999");
+    EXPECT_INT(c, -1, "TTL key:999");
+    EXPECT_OK(c, "DEBUG POPULATE 3 p 3");
+    EXPECT_STR(c, "val", "GET p:2"); /* cut to the size */
+    EXPECT_OK(c, "DEBUG POPULATE 2 q 10");
+    EXPECT_BIN(c, "value:1\0\0\0", 10, "GET q:1"); /* padded with zeros */
+    EXPECT_OK(c, "DEBUG POPULATE 0");
+    EXPECT_INT(c, 1005, "DBSIZE");
+    EXPECT_ERR_PREFIX(c, "ERR", "DEBUG POPULATE -1");
+    EXPECT_ERR_PREFIX(c, "ERR", "DEBUG POPULATE x");
+    EXPECT_ERR_PREFIX(c, "ERR", "DEBUG POPULATE 1 r -5");
+    EXPECT_ERR_PREFIX(c, "ERR", "DEBUG POPULATE");
+    EXPECT_INT(c, 1005, "DBSIZE");
+}
+
 /* ---- FUNCTION ---- */
 
 static void
@@ -687,6 +714,7 @@ main(void)
         ITEST(test_keys2_lcs_errors),
         ITEST(test_keys2_object_encoding),
         ITEST(test_keys2_object_refcount_help),
+        ITEST(test_keys2_debug_populate),
         ITEST(test_keys2_function),
         ITEST(test_keys2_command_getkeys),
         ITEST(test_keys2_command_getkeysandflags),
