@@ -9,41 +9,10 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OFFHEAPD=${OFFHEAPD:-$ROOT/build/offheapd}
 READY_WAIT=50   # x 0.1 s to wait for PING after start
-PASS=0
-FAIL=0
 PID=
 TMP=$(mktemp -d /tmp/oh-cli-XXXXXX)
-
-ok() {
-    PASS=$((PASS + 1))
-    echo "ok   - $1"
-}
-
-not_ok() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL - $1"
-    [ $# -ge 2 ] && printf '%s\n' "$2" | sed 's/^/       | /'
-}
-
-# expect NAME WANT GOT
-expect() {
-    if [ "$2" = "$3" ]; then
-        ok "$1"
-    else
-        not_ok "$1" "expected: $(printf '%q' "$2")
-got:      $(printf '%q' "$3")"
-    fi
-}
-
-# expect_match NAME REGEX TEXT
-expect_match() {
-    if printf '%s\n' "$3" | grep -Eq -- "$2"; then
-        ok "$1"
-    else
-        not_ok "$1" "no line matching /$2/ in:
-$(printf '%s\n' "$3" | head -n 20)"
-    fi
-}
+# shellcheck source=../support/checks.sh
+. "$ROOT/tests/support/checks.sh"
 
 finish() {
     local i
@@ -58,11 +27,6 @@ finish() {
     rm -rf "$TMP"
 }
 trap finish EXIT
-
-# Tells whether something listens on 127.0.0.1:$1.
-port_busy() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 
 start_server() {
     local try i port
@@ -96,7 +60,7 @@ for tool in redis-cli redis-benchmark; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "redis_cli.sh: $tool is not installed (Debian package redis-tools)" >&2
         not_ok "$tool installed"
-        echo "$PASS passed, $FAIL failed"
+        checks_summary
         exit 1
     fi
 done
@@ -106,7 +70,7 @@ if [ -n "${OH_TEST_SERVER:-}" ]; then
     PORT=${OH_TEST_SERVER##*:}
 elif ! start_server; then
     not_ok "server starts and answers PING"
-    echo "$PASS passed, $FAIL failed"
+    checks_summary
     exit 1
 fi
 echo "# server at $HOST:$PORT"
@@ -198,5 +162,4 @@ if [ -n "$PID" ] && ! kill -0 "$PID" 2>/dev/null; then
     not_ok "server still running" "$(tail -n 20 "$TMP/offheapd.log")"
 fi
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+checks_summary

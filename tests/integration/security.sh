@@ -8,23 +8,15 @@ set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OFFHEAPD=${OFFHEAPD:-$ROOT/build/offheapd}
-PASS=0
-FAIL=0
-SKIP=0
 PIDS=""
 TMP=$(mktemp -d /tmp/oh-sec-XXXXXX)
+# shellcheck source=../support/checks.sh
+. "$ROOT/tests/support/checks.sh"
 NS="ohsec$$"
 VETH="ohs$$"
 NET="10.213.$(($$ % 250)).0"  # the namespace's own /30 (ours only)
 HOST_IP="${NET%.0}.1"
 NS_IP="${NET%.0}.2"
-
-ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
-not_ok() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [ $# -ge 2 ] && echo "       | $2"; }
-skip() { SKIP=$((SKIP + 1)); echo "skip - $1"; }
-expect() { # expect NAME WANT GOT
-    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$3'"; fi
-}
 
 finish() {
     for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
@@ -34,13 +26,6 @@ finish() {
     rm -rf "$TMP"
 }
 trap finish EXIT
-
-port_free() { ! (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
-free_port() {
-    local p=$((30000 + RANDOM % 20000))
-    while ! port_free "$p"; do p=$((p + 1)); done
-    echo "$p"
-}
 
 # start [options...]: spawns offheapd on a free port (retrying another port
 # if it was taken meanwhile), waits for it to answer; sets PORT.
@@ -64,7 +49,7 @@ start() {
 
 give_up() {
     not_ok "offheapd starts"
-    echo "$PASS passed, $FAIL failed"
+    checks_summary
     exit 1
 }
 
@@ -148,5 +133,4 @@ else
 fi
 
 [ "$SKIP" -gt 0 ] && echo "($SKIP skipped)"
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+checks_summary

@@ -15,30 +15,10 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OFFHEAPD=${OFFHEAPD:-$ROOT/build/offheapd}
 READY_WAIT=300 # x 0.1 s to wait for PING (valgrind starts slowly)
-PASS=0
-FAIL=0
 PID=
 TMP=$(mktemp -d /tmp/oh-vg-XXXXXX)
-
-ok() {
-    PASS=$((PASS + 1))
-    echo "ok   - $1"
-}
-
-not_ok() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL - $1"
-    [ $# -ge 2 ] && printf '%s\n' "$2" | sed 's/^/       | /'
-}
-
-expect() {
-    if [ "$2" = "$3" ]; then
-        ok "$1"
-    else
-        not_ok "$1" "expected: $(printf '%q' "$2")
-got:      $(printf '%q' "$3")"
-    fi
-}
+# shellcheck source=../support/checks.sh
+. "$ROOT/tests/support/checks.sh"
 
 finish() {
     if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
@@ -49,8 +29,7 @@ finish() {
 trap finish EXIT
 
 done_now() {
-    echo "$PASS passed, $FAIL failed"
-    [ "$FAIL" -eq 0 ]
+    checks_summary
     exit
 }
 
@@ -65,15 +44,10 @@ for tool in valgrind redis-cli redis-benchmark; do
     fi
 done
 
-port_busy() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 # start_server NAME: offheapd under memcheck, its report in $TMP/NAME.vg.
 start_server() {
     local name=$1 i
-    PORT=$((20000 + RANDOM % 40000))
-    while port_busy "$PORT"; do PORT=$((20000 + RANDOM % 40000)); done
+    PORT=$(free_port)
     valgrind --quiet --soname-synonyms=somalloc=NONE --leak-check=full \
         --show-leak-kinds=definite,indirect \
         --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
