@@ -209,6 +209,26 @@ popcount_range(const unsigned char *p, uint64_t s, uint64_t e)
     return n;
 }
 
+/* Parses BITCOUNT's [start end [BYTE|BIT]], whether or not the key
+ * exists (a bad argument is an error even for a missing key). */
+static bool
+parse_bitcount_args(struct conn *c, const struct cmd_req *r, long long *start,
+                    long long *end, bool *isbit)
+{
+    if (r->argc == 2) {
+        return true;
+    }
+    if (r->argc != 4 && r->argc != 5) {
+        reply_error_syntax(c);
+        return false;
+    }
+    if (!cmd_arg_ll(&r->argv[2], start) || !cmd_arg_ll(&r->argv[3], end)) {
+        reply_error_notint(c);
+        return false;
+    }
+    return r->argc == 4 || parse_unit(c, &r->argv[4], isbit);
+}
+
 void
 cmd_bitcount(struct conn *c, const struct cmd_req *r)
 {
@@ -217,29 +237,12 @@ cmd_bitcount(struct conn *c, const struct cmd_req *r)
     long long start = 0, end = -1;
     bool isbit = false;
 
-    if (!engine_get(key->p, key->len, r->now, &it)) {
-        reply_int(c, 0);
+    if (!parse_bitcount_args(c, r, &start, &end, &isbit)) {
         return;
     }
-    if (r->argc == 4 || r->argc == 5) {
-        if (!cmd_arg_ll(&r->argv[2], &start) ||
-            !cmd_arg_ll(&r->argv[3], &end)) {
-            engine_release(&it);
-            reply_error_notint(c);
-            return;
-        }
-        if (start < 0 && end < 0 && start > end) {
-            engine_release(&it);
-            reply_int(c, 0);
-            return;
-        }
-        if (r->argc == 5 && !parse_unit(c, &r->argv[4], &isbit)) {
-            engine_release(&it);
-            return;
-        }
-    } else if (r->argc != 2) {
-        engine_release(&it);
-        reply_error_syntax(c);
+    if ((start < 0 && end < 0 && start > end) ||
+        !engine_get(key->p, key->len, r->now, &it)) {
+        reply_int(c, 0);
         return;
     }
     uint64_t s, e;
@@ -271,6 +274,30 @@ find_bit(const unsigned char *p, uint64_t s, uint64_t e, int bit)
     return -1;
 }
 
+/* Parses BITPOS's [start [end [BYTE|BIT]]], whether or not the key
+ * exists. */
+static bool
+parse_bitpos_args(struct conn *c, const struct cmd_req *r, long long *start,
+                  long long *end, bool *isbit)
+{
+    if (r->argc > 6) {
+        reply_error_syntax(c);
+        return false;
+    }
+    if (r->argc >= 4 && !cmd_arg_ll(&r->argv[3], start)) {
+        reply_error_notint(c);
+        return false;
+    }
+    if (r->argc == 6 && !parse_unit(c, &r->argv[5], isbit)) {
+        return false; /* the unit is checked before the end, as Redis does */
+    }
+    if (r->argc >= 5 && !cmd_arg_ll(&r->argv[4], end)) {
+        reply_error_notint(c);
+        return false;
+    }
+    return true;
+}
+
 void
 cmd_bitpos(struct conn *c, const struct cmd_req *r)
 {
@@ -287,32 +314,13 @@ cmd_bitpos(struct conn *c, const struct cmd_req *r)
         reply_error(c, "ERR The bit argument must be 1 or 0.");
         return;
     }
+    if (!parse_bitpos_args(c, r, &start, &end, &isbit)) {
+        return;
+    }
+    end_given = r->argc >= 5;
     if (!engine_get(key->p, key->len, r->now, &it)) {
         /* an infinite string of zeros */
         reply_int(c, bit ? -1 : 0);
-        return;
-    }
-    if (r->argc >= 4 && r->argc <= 6) {
-        if (!cmd_arg_ll(&r->argv[3], &start)) {
-            engine_release(&it);
-            reply_error_notint(c);
-            return;
-        }
-        if (r->argc == 6 && !parse_unit(c, &r->argv[5], &isbit)) {
-            engine_release(&it);
-            return;
-        }
-        if (r->argc >= 5) {
-            if (!cmd_arg_ll(&r->argv[4], &end)) {
-                engine_release(&it);
-                reply_error_notint(c);
-                return;
-            }
-            end_given = true;
-        }
-    } else if (r->argc != 3) {
-        engine_release(&it);
-        reply_error_syntax(c);
         return;
     }
     uint64_t s, e;
