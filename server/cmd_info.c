@@ -393,11 +393,14 @@ memory_stats(struct conn *c)
     struct engine_memory m;
     engine_memory(&m);
     uint64_t keys = engine_count();
-    reply_map(c, 9);
-    reply_bulk_cstr(c, "peak.allocated");
-    reply_int(c, (long long)jemalloc_stat("stats.allocated"));
-    reply_bulk_cstr(c, "total.allocated");
+    cmd_info_sample();
+    reply_map(c, 10);
+    reply_bulk_cstr(c, "peak.allocated"); /* used_memory_peak */
+    reply_int(c, (long long)used_peak);
+    reply_bulk_cstr(c, "total.allocated"); /* used_memory */
     reply_int(c, (long long)(m.used_bytes - m.index_bytes));
+    reply_bulk_cstr(c, "allocator.allocated"); /* jemalloc's own heap */
+    reply_int(c, (long long)jemalloc_stat("stats.allocated"));
     reply_bulk_cstr(c, "dataset.bytes");
     reply_int(c, (long long)m.live_bytes);
     reply_bulk_cstr(c, "keys.count");
@@ -449,6 +452,53 @@ memory_purge(struct conn *c, const struct cmd_req *r)
     reply_ok(c);
 }
 
+/* A growing text buffer for jemalloc's statistics writer. */
+struct text_buf {
+    char *p;
+    size_t len, cap;
+    bool failed;
+};
+
+static void
+text_buf_append(void *arg, const char *s)
+{
+    struct text_buf *b = arg;
+    size_t n = strlen(s);
+    if (b->failed) {
+        return;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->cap != 0 ? b->cap : 16384);
+        while (cap < b->len + n + 1) {
+            cap *= 2;
+        }
+        char *p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n + 1);
+    b->len += n;
+}
+
+/* MEMORY MALLOC-STATS: jemalloc's own report, as text. */
+static void
+memory_malloc_stats(struct conn *c, const struct cmd_req *r)
+{
+    (void)r;
+    struct text_buf b = {NULL, 0, 0, false};
+    malloc_stats_print(text_buf_append, &b, NULL);
+    if (b.failed || b.p == NULL) {
+        reply_error(c, "OOM not enough memory for the allocator's report");
+    } else {
+        reply_verbatim(c, b.p, b.len);
+    }
+    free(b.p);
+}
+
 static void
 memory_doctor(struct conn *c, const struct cmd_req *r)
 {
@@ -482,15 +532,21 @@ memory_help(struct conn *c, const struct cmd_req *r)
         "    Return memory in bytes used by <key> and its value.",
         "PURGE",
         "    Ask the allocator to release memory.",
+        "MALLOC-STATS",
+        "    Return the allocator's (jemalloc) internal statistics report.",
         "HELP",
         "    Print this help."};
     reply_help(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
 static const struct cmd_sub memory_subs[] = {
-    {"usage", -3, memory_usage}, {"stats", 2, memory_stats_sub},
-    {"purge", 2, memory_purge},  {"doctor", 2, memory_doctor},
-    {"help", 2, memory_help},    {NULL, 0, NULL}};
+    {"usage", -3, memory_usage},
+    {"stats", 2, memory_stats_sub},
+    {"purge", 2, memory_purge},
+    {"doctor", 2, memory_doctor},
+    {"malloc-stats", 2, memory_malloc_stats},
+    {"help", 2, memory_help},
+    {NULL, 0, NULL}};
 
 void
 cmd_memory(struct conn *c, const struct cmd_req *r)

@@ -503,6 +503,90 @@ test_server_config_resetstat(void **state)
 
 /* ---- keyspace-wide commands ---- */
 
+/* ---- MEMORY ---- */
+
+/* Returns true if the array reply has a string element equal to s. */
+static bool
+has_elem(const redisReply *r, const char *s)
+{
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+
+        if ((e->type == REDIS_REPLY_STATUS || e->type == REDIS_REPLY_STRING) &&
+            strcmp(e->str, s) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The integer that follows `name` in a flat name/value array, or -1. */
+static long long
+stat_field(const redisReply *r, const char *name)
+{
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        if (strcmp(r->element[i]->str, name) == 0 &&
+            r->element[i + 1]->type == REDIS_REPLY_INTEGER) {
+            return r->element[i + 1]->integer;
+        }
+    }
+    return -1;
+}
+
+/* A bulk or verbatim text reply (RESP3 gives verbatim; hiredis 0.14, a
+ * bulk string). */
+static void
+assert_text(const redisReply *r)
+{
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+}
+
+static void
+test_server_memory(void **state)
+{
+    redisContext *c = *state;
+    char v[1000];
+    redisReply *r;
+
+    memset(v, 'x', sizeof(v));
+    EXPECT_OK(c, "SET mk %b", v, sizeof(v));
+    r = CMD(c, "MEMORY USAGE mk");
+    ASSERT_TYPE(r, REDIS_REPLY_INTEGER);
+    assert_true(r->integer >= (long long)sizeof(v) + 2);
+    assert_true(r->integer < 2 * (long long)sizeof(v));
+    freeReplyObject(r);
+    EXPECT_NIL(c, "MEMORY USAGE missing");
+    r = CMD(c, "MEMORY USAGE mk SAMPLES 5");
+    ASSERT_TYPE(r, REDIS_REPLY_INTEGER);
+    freeReplyObject(r);
+    EXPECT_ERR(c, "ERR syntax error", "MEMORY USAGE mk FOO 5");
+
+    r = CMD(c, "MEMORY STATS");
+    ASSERT_TYPE(r, REDIS_REPLY_ARRAY);
+    assert_true(stat_field(r, "keys.count") >= 1);
+    assert_true(stat_field(r, "total.allocated") > 0);
+    /* the peak is never below what is in use now */
+    assert_true(stat_field(r, "peak.allocated") >=
+                stat_field(r, "total.allocated"));
+    freeReplyObject(r);
+
+    EXPECT_OK(c, "MEMORY PURGE");
+    r = CMD(c, "MEMORY DOCTOR");
+    assert_text(r);
+    freeReplyObject(r);
+    r = CMD(c, "MEMORY MALLOC-STATS");
+    assert_text(r);
+    assert_non_null(strstr(r->str, "jemalloc"));
+    freeReplyObject(r);
+    r = CMD(c, "MEMORY HELP");
+    ASSERT_TYPE(r, REDIS_REPLY_ARRAY);
+    assert_true(has_elem(r, "MALLOC-STATS"));
+    assert_true(has_elem(r, "PURGE"));
+    freeReplyObject(r);
+    EXPECT_ERR_PREFIX(c, "ERR unknown subcommand", "MEMORY NOSUCH");
+}
+
 static void
 test_server_dbsize_flush(void **state)
 {
@@ -592,21 +676,6 @@ test_server_wrong_arity(void **state)
 }
 
 /* ---- COMMAND ---- */
-
-/* Returns true if the array reply has a string element equal to s. */
-static bool
-has_elem(const redisReply *r, const char *s)
-{
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *e = r->element[i];
-
-        if ((e->type == REDIS_REPLY_STATUS || e->type == REDIS_REPLY_STRING) &&
-            strcmp(e->str, s) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
 
 /* Checks one COMMAND INFO entry. */
 static void
@@ -735,6 +804,7 @@ main(void)
         ITEST(test_server_config_get),
         ITEST(test_server_config_set),
         ITEST(test_server_config_resetstat),
+        ITEST(test_server_memory),
         ITEST(test_server_dbsize_flush),
         ITEST(test_server_time),
         ITEST(test_server_unknown_command),
