@@ -73,6 +73,7 @@ help:
 	@echo "make run            install missing packages, build, run with conf/offheapd.conf"
 	@echo "make test           install missing packages, build, run every test"
 	@echo "make test-unit | test-integration | asan | fuzz | check-format | lint | check-layering | install | clean"
+	@echo "make service-install | service-verify | service-test (root: the unit under systemd in a container)"
 
 # Installs missing Debian packages, only when something is missing.
 deps:

@@ -24,7 +24,7 @@ OFFHEAP_DATADIR ?= /var/lib/offheap
 
 SERVICE_UNIT := $(BUILD)/deploy/offheapd.service
 
-.PHONY: service-install service-verify
+.PHONY: service-install service-verify service-test
 
 # The unit with this install's paths.
 $(SERVICE_UNIT): deploy/offheapd.service
@@ -70,3 +70,8 @@ service-verify: $(BUILD)/offheapd
 	if [ $$rc -ne 0 ] || [ -n "$$out" ]; then \
 	    echo "$$out"; echo "systemd-analyze verify: offheapd.service has problems"; exit 1; \
 	fi; echo "systemd-analyze verify: offheapd.service ok"
+
+# The unit under a real systemd: a Debian 12 container booted with
+# systemd-nspawn (root; debootstraps build/nspawn-root the first time).
+service-test: $(BUILD)/offheapd
+	$(Q)bash tests/service/systemd_nspawn.sh

@@ -16,6 +16,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -619,7 +620,7 @@ config_rewrite(struct conn *c, const struct cmd_req *r)
     if (cfg_file_path == NULL) {
         reply_error(c, "ERR The server is running without a config file");
     } else if (cfg_rewrite(cfg_file_path) != 0) {
-        reply_error(c, "ERR Rewriting config file failed");
+        reply_errorf(c, "ERR Rewriting config file: %s", strerror(errno));
     } else {
         reply_ok(c);
     }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct oh_config cfg;
@@ -645,13 +646,25 @@ int
 cfg_rewrite(const char *path)
 {
     char tmp[4096];
+    struct stat st;
     snprintf(tmp, sizeof(tmp), "%s.tmp-rewrite", path);
+    FILE *in = fopen(path, "r");
+    if (in == NULL && errno != ENOENT) {
+        return -1; /* never rewrite a file we cannot read: its comments */
+    }
     FILE *out = fopen(tmp, "w");
     if (out == NULL) {
+        int e = errno;
+        if (in != NULL) {
+            fclose(in);
+        }
+        errno = e;
         return -1;
     }
+    if (in != NULL && fstat(fileno(in), &st) == 0) {
+        fchmod(fileno(out), st.st_mode & 07777); /* keep its permissions */
+    }
     bool done[sizeof(cfg_opts) / sizeof(cfg_opts[0])] = {false};
-    FILE *in = fopen(path, "r");
     if (in != NULL) {
         rewrite_lines(in, out, done);
         fclose(in);
@@ -669,7 +682,9 @@ cfg_rewrite(const char *path)
         rc = -1;
     }
     if (rc != 0) {
+        int e = errno;
         unlink(tmp);
+        errno = e;
     }
     return rc;
 }

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int
@@ -186,6 +188,30 @@ test_config_rewrite_round_trip(void **state)
     unlink(path);
 }
 
+/* The rewritten file keeps the permissions of the one it replaces (a
+ * service's config is group-readable only); a failure says why. */
+static void
+test_config_rewrite_keeps_mode(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_config_mode_XXXXXX";
+    struct stat st;
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(path, "timeout 5\n");
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(set("timeout", "7", true), 0);
+    assert_int_equal(cfg_rewrite(path), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    unlink(path);
+
+    errno = 0;
+    assert_int_equal(cfg_rewrite("/nonexistent-dir/offheapd.conf"), -1);
+    assert_int_equal(errno, ENOENT);
+}
+
 int
 main(void)
 {
@@ -199,6 +225,7 @@ main(void)
         T(test_config_file_and_errors_name_the_line),
         T(test_config_command_line_overrides),
         T(test_config_rewrite_round_trip),
+        T(test_config_rewrite_keeps_mode),
 #undef T
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
