@@ -81,6 +81,8 @@
     X(rename,    cmd_rename,     3, CMD_WRITE,                            1, 2, 1, "generic", "1.0.0", "key newkey", "Renames a key, overwriting the destination.") \
     X(renamenx,  cmd_renamenx,   3, CMD_WRITE | CMD_FAST,                 1, 2, 1, "generic", "1.0.0", "key newkey", "Renames a key only when the destination doesn't exist.") \
     X(copy,      cmd_copy,      -3, CMD_WRITE | CMD_DENYOOM,              1, 2, 1, "generic", "6.2.0", "source destination [DB:destination-db] [REPLACE]", "Copies the value of a key to a new key.") \
+    X(dump,      cmd_dump,       2, CMD_READ,                             1, 1, 1, "generic", "2.6.0", "key", "Returns a serialized representation of the value stored at a key.") \
+    X(restore,   cmd_restore,   -4, CMD_WRITE | CMD_DENYOOM,              1, 1, 1, "generic", "2.6.0", "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME:seconds] [FREQ:frequency]", "Creates a key from the serialized representation of a value (IDLETIME and FREQ are accepted and ignored).") \
     X(object,    cmd_object,    -2, CMD_READ,                             0, 0, 0, "generic", "2.2.3", "subcommand [arg...]", "Object introspection (ENCODING REFCOUNT HELP).") \
     X(expire,    cmd_expire,    -3, CMD_WRITE | CMD_FAST,                 1, 1, 1, "generic", "1.0.0", "key seconds [(NX|XX|GT|LT)]", "Sets the expiry of a key in seconds.") \
     X(pexpire,   cmd_pexpire,   -3, CMD_WRITE | CMD_FAST,                 1, 1, 1, "generic", "2.6.0", "key milliseconds [(NX|XX|GT|LT)]", "Sets the expiry of a key in milliseconds.") \

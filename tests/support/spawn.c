@@ -479,11 +479,21 @@ remove_dir(const char *dir)
     rmdir(dir);
 }
 
+/* Whether `s` is the external server of OH_TEST_SERVER (not a peer). */
+static bool
+is_external(const struct spawn_server *s)
+{
+    return s->exe == NULL && spawn_external();
+}
+
 static const char *
-server_binary(void)
+server_binary(const struct spawn_server *s)
 {
     const char *b = getenv("OFFHEAPD");
 
+    if (s->exe != NULL) {
+        return s->exe;
+    }
     return (b != NULL && b[0] != '\0') ? b : "build/offheapd";
 }
 
@@ -503,7 +513,7 @@ exec_server(const struct spawn_server *s, const char *const *extra)
     }
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     snprintf(port, sizeof(port), "%d", s->port);
-    argv[n++] = server_binary();
+    argv[n++] = server_binary(s);
     argv[n++] = "--port";
     argv[n++] = port;
     argv[n++] = "--bind";
@@ -587,20 +597,17 @@ start_once(struct spawn_server *s, const char *const *extra)
     rc = wait_ready(s, &status);
     if (rc == -1) {
         fprintf(stderr, "spawn: %s exited early (status %d) on port %d\n",
-                server_binary(), status, s->port);
+                server_binary(s), status, s->port);
     }
     return rc;
 }
 
-int
-spawn_start(struct spawn_server *s, const char *const *extra)
+/* Spawns s->exe (or $OFFHEAPD) on a free port in a fresh temp dir. */
+static int
+start_spawned(struct spawn_server *s, const char *const *extra)
 {
     int rc = -1;
 
-    memset(s, 0, sizeof(*s));
-    if (spawn_external()) {
-        return start_external(s);
-    }
     snprintf(s->host, sizeof(s->host), "127.0.0.1");
     snprintf(s->dir, sizeof(s->dir), "/tmp/oh-test-XXXXXX");
     if (mkdtemp(s->dir) == NULL) {
@@ -613,7 +620,7 @@ spawn_start(struct spawn_server *s, const char *const *extra)
     }
     if (rc != 0) {
         fprintf(stderr, "spawn: %s did not start and answer PING (%d ms)\n",
-                server_binary(), SPAWN_READY_MS);
+                server_binary(s), SPAWN_READY_MS);
         print_log(s);
         spawn_stop(s);
         return -1;
@@ -622,12 +629,31 @@ spawn_start(struct spawn_server *s, const char *const *extra)
     return 0;
 }
 
+int
+spawn_start(struct spawn_server *s, const char *const *extra)
+{
+    memset(s, 0, sizeof(*s));
+    if (spawn_external()) {
+        return start_external(s);
+    }
+    return start_spawned(s, extra);
+}
+
+int
+spawn_start_exe(struct spawn_server *s, const char *exe,
+                const char *const *extra)
+{
+    memset(s, 0, sizeof(*s));
+    s->exe = exe;
+    return start_spawned(s, extra);
+}
+
 bool
 spawn_alive(struct spawn_server *s)
 {
     int status;
 
-    if (spawn_external()) {
+    if (is_external(s)) {
         return true;
     }
     if (s->pid <= 0) {
@@ -664,7 +690,7 @@ spawn_stop(struct spawn_server *s)
     int status = 0;
     int rc = 0;
 
-    if (spawn_external() || s->dir[0] == '\0') {
+    if (is_external(s) || s->dir[0] == '\0') {
         return 0;
     }
     if (s->pid < 0) {

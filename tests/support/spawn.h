@@ -29,6 +29,8 @@ struct spawn_server {
     char log[96]; /* its stdout/stderr, dir/offheapd.log */
     enum spawn_flavor flavor;
     int major, minor; /* redis_version (or offheap_version) numbers */
+    const char *exe;  /* BORROWED binary of a peer (spawn_start_exe), or
+                         NULL: $OFFHEAPD */
 };
 
 /* Tells whether OH_TEST_SERVER names a server to use instead of spawning. */
@@ -39,6 +41,13 @@ bool spawn_external(void);
  * ignored). Returns 0 when the server answers PING (or -NOAUTH), -1 on
  * failure after printing why and the server's log to stderr. */
 int spawn_start(struct spawn_server *s, const char *const *extra);
+
+/* Starts the binary `exe` (e.g. /usr/bin/redis-server, which takes the
+ * same --port --bind --dir arguments) as spawn_start() would, even when
+ * OH_TEST_SERVER is set: a peer for tests that move data between two
+ * servers. `exe` must outlive `s`. Returns as spawn_start(). */
+int spawn_start_exe(struct spawn_server *s, const char *exe,
+                    const char *const *extra);
 
 /* Stops a spawned server with SIGTERM (SIGKILL after SPAWN_STOP_MS) and
  * removes its temp directory; does nothing for an external server. Returns
