@@ -30,7 +30,14 @@ finish() {
             sleep 0.1
         done
     fi
-    [ -n "$NSPAWN_PID" ] && kill -KILL "$NSPAWN_PID" 2>/dev/null
+    if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
+        kill -TERM "$NSPAWN_PID" # nspawn halts the container on SIGTERM
+        for _ in $(seq 100); do
+            kill -0 "$NSPAWN_PID" 2>/dev/null || return 0
+            sleep 0.1
+        done
+        kill -KILL "$NSPAWN_PID"
+    fi
 }
 trap finish EXIT
 
