@@ -22,13 +22,22 @@
  * proportional to the key count: engine_flush swaps in a fresh index and
  * the old one is freed by later steps; engine_random tries 64 random
  * buckets, then walks at most 4096 from where its last walk stopped.
- * engine_step fills STEP_FILL_PCT of its budget with estimated work (the
- * estimates are means, calibrated by test_engine_bench; the rest is room
- * for their spread: cache misses, page faults, free()). The index gets
- * 1/STEP_INDEX_SHARE of it first, 1/4 while a resize is due or running
- * (a shrink gives memory back), and whatever gen_step leaves. A step
- * with nothing to do returns in well under a microsecond (the sweep is
- * skipped when nothing can be stale, see index.c).
+ * engine_step is bounded twice. By estimates: STEP_FILL_PCT of its budget
+ * in estimated work (means calibrated by test_engine_bench; the rest is
+ * room for their spread), the whole bound in unit tests. By the clock the
+ * server installs (engine_set_clock, budget.c): a real deadline at
+ * STEP_REAL_PCT of the budget (30 us of 50), tested between units of
+ * work, with the estimates filled to STEP_FILL_CLOCK_PCT as a second
+ * guard: measured, the estimates undercount 2-5x (cache misses, page
+ * faults), so without the clock the longest steps were 75-130 us. The
+ * 20 us left cover the last unit (<= ~6 us: 16 KiB madvise/munmap, one
+ * item or chain), the uprobes' 2-3 us and the ~1 us around the step. The
+ * index gets 1/STEP_INDEX_SHARE of the budget and of the time first, 1/4
+ * while a resize is due or running (a shrink gives memory back), and
+ * whatever gen_step leaves; then the pool is trimmed and the open
+ * segments pre-faulted (seg.c) with what is left. A step with nothing to
+ * do returns in well under a microsecond (the sweep is skipped when
+ * nothing can be stale, see index.c).
  * Rejected: copying values out on get (zero-copy views with segment pins
  * cost one counter per read instead).
  */
@@ -37,17 +46,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "expire.h"
 #include "gen.h"
 #include "index.h"
 #include "item.h"
 #include "seg.h"
 
-#define INDEX_LOG2_START  4
-#define STEP_INDEX_SHARE  8    /* the index gets 1/8 of a step's budget first */
-#define TRIM_NS           4000 /* per 64 KiB of pool memory given back (madvise) */
-#define STEP_FILL_PCT     60 /* share of budget_us filled with estimated work */
-#define RESERVE_ENTRY_MIN 32 /* bytes: no entry is smaller (engine_reserve) */
+#define INDEX_LOG2_START    4
+#define STEP_INDEX_SHARE    8 /* the index gets 1/8 of a step's budget first */
+#define TRIM_NS             3000 /* per 16 KiB of pool memory given back (madvise) */
+#define STEP_FILL_PCT       60 /* share of budget_us filled with estimated work */
+#define STEP_FILL_CLOCK_PCT 100 /* ... when a clock bounds the step too */
+#define STEP_REAL_PCT       60  /* share of budget_us the real deadline gives */
+#define RESERVE_ENTRY_MIN   32 /* bytes: no entry is smaller (engine_reserve) */
+/* the pool keeps 2 + 1/POOL_KEEP_DIV of the segments in use resident (a
+ * new segment then takes no page fault); the rest goes back to the OS */
+#define POOL_KEEP_DIV       256
 
 static struct {
     uint64_t stale_base, passes_base; /* index counters at the last reset */
@@ -73,6 +88,7 @@ static void
 apply_live(const struct oh_config *cfg)
 {
     eng.maxmemory = cfg->maxmemory;
+    index_set_limited(eng.maxmemory != 0);
     eng.noevict = cfg->maxmemory_policy != NULL &&
                   strcmp(cfg->maxmemory_policy, "noeviction") == 0;
     eng.young_pct =
@@ -149,13 +165,12 @@ engine_reconfigure(const struct oh_config *cfg)
 
 /* ---- lookups ---- */
 
-/* Finds the live, unexpired entry of key. Returns its slot and fills *v,
- * or returns NULL (killing it if it had expired). */
+/* find() of a key whose index_hash() is `hash`. */
 static uint64_t *
-find(const char *key, size_t klen, oh_time now, struct item_view *v,
-     uint64_t **ghost)
+find_hashed(const char *key, size_t klen, uint64_t hash, oh_time now,
+            struct item_view *v, uint64_t **ghost)
 {
-    uint64_t *slot = index_lookup(key, klen, index_hash(key, klen), ghost);
+    uint64_t *slot = index_lookup(key, klen, hash, ghost);
     if (slot == NULL) {
         return NULL;
     }
@@ -167,6 +182,15 @@ find(const char *key, size_t klen, oh_time now, struct item_view *v,
         return NULL;
     }
     return slot;
+}
+
+/* Finds the live, unexpired entry of key. Returns its slot and fills *v,
+ * or returns NULL (killing it if it had expired). */
+static uint64_t *
+find(const char *key, size_t klen, oh_time now, struct item_view *v,
+     uint64_t **ghost)
+{
+    return find_hashed(key, klen, index_hash(key, klen), now, v, ghost);
 }
 
 static void
@@ -314,17 +338,30 @@ store(struct gen_put *it, uint64_t hash, bool old, unsigned freq, oh_time now)
     return rc;
 }
 
+uint64_t
+engine_key_hash(const char *key, size_t klen)
+{
+    return index_hash(key, klen);
+}
+
 int
 engine_set(const char *key, size_t klen, const char *val, size_t vlen,
            oh_time expire_at, unsigned flags, oh_time now)
+{
+    return engine_set_hashed(engine_key_hash(key, klen), key, klen, val, vlen,
+                             expire_at, flags, now);
+}
+
+int
+engine_set_hashed(uint64_t hash, const char *key, size_t klen, const char *val,
+                  size_t vlen, oh_time expire_at, unsigned flags, oh_time now)
 {
     struct item_view v;
     uint64_t *ghost;
     if (!eng.ready) {
         return OH_ERR;
     }
-    uint64_t hash = index_hash(key, klen);
-    uint64_t *slot = find(key, klen, now, &v, &ghost);
+    uint64_t *slot = find_hashed(key, klen, hash, now, &v, &ghost);
     if (((flags & ENGINE_SET_NX) && slot != NULL) ||
         ((flags & ENGINE_SET_XX) && slot == NULL)) {
         return 0;
@@ -371,6 +408,14 @@ engine_reserve(uint64_t keys)
         keys = eng.maxmemory / RESERVE_ENTRY_MIN; /* no more can fit */
     }
     return index_reserve(keys);
+}
+
+void
+engine_prefetch(uint64_t hash, bool chain)
+{
+    if (eng.ready) {
+        index_prefetch(hash, chain);
+    }
 }
 
 int
@@ -538,39 +583,71 @@ engine_random(oh_time now, uint64_t seed, struct engine_item *out)
 
 /* ---- background work ---- */
 
+void
+engine_set_clock(uint64_t (*now_ns)(void))
+{
+    budget_set_clock(now_ns);
+}
+
+/* Gives pool segments beyond `keep` back to the OS (a 16 KiB madvise
+ * each) and dead index chunks while budget remains; then pre-faults the
+ * open segments. Returns true while memory remains to give back. */
+static bool
+step_pool(uint32_t keep, int64_t *budget)
+{
+    while (budget_left(budget) && seg_trim(keep, 1) > 0) {
+        *budget -= TRIM_NS;
+    }
+    bool more = index_release(budget) || seg_free() > keep;
+    gen_prefault(budget);
+    return more;
+}
+
+/* Records a step's time: measured by the installed clock, else the
+ * estimate of the work done. */
+static void
+step_account(int64_t start, int64_t budget)
+{
+    int64_t real = budget_end();
+    int64_t done = real >= 0 ? real : start - budget;
+    uint64_t us = done > 0 ? (uint64_t)done / 1000 : 0;
+    INCR(&eng.m, engine_steps);
+    INCR_N(&eng.m, engine_step_work_us, us);
+    UPDATE_MAX(&eng.m, engine_step_max_us, us);
+}
+
 bool
 engine_step(oh_time now, unsigned budget_us)
 {
     if (!eng.ready) {
         return false;
     }
-    /* the estimates are means; STEP_FILL_PCT leaves room for the spread */
-    int64_t start = (int64_t)budget_us * 1000 * STEP_FILL_PCT / 100;
+    budget_begin((uint64_t)budget_us * 10 * STEP_REAL_PCT);
+    /* the estimates are means; without a clock STEP_FILL_PCT leaves room
+     * for their spread, with one the deadline bounds the step */
+    int64_t start = (int64_t)budget_us * 10 *
+                    (budget_dl.active ? STEP_FILL_CLOCK_PCT : STEP_FILL_PCT);
     int64_t budget = start;
-    uint32_t keep = 2 + seg_used() / 32;
-    bool trim = seg_free() > keep;
-    budget -= trim ? TRIM_NS : 0; /* one madvise reserved for the end */
+    /* one madvise first: busy steps must not starve the pool's trimming */
+    uint32_t keep = 2 + seg_used() / POOL_KEEP_DIV;
+    budget -= (int64_t)seg_trim(keep, 1) * TRIM_NS;
     index_set_live(eng.count);
-    /* a resize gives memory back or keeps lookups short: it goes first */
-    int64_t share = index_rehashing() || index_shrink_due()
-                        ? budget / 4
-                        : budget / STEP_INDEX_SHARE;
-    int64_t share0 = share;
+    /* a resize gives memory back or keeps lookups short: it goes first,
+     * with a share of the estimated budget and of the time */
+    unsigned pct =
+        index_rehashing() || index_shrink_due() ? 25 : 100 / STEP_INDEX_SHARE;
+    int64_t share = budget * pct / 100, share0 = share;
+    uint64_t saved = budget_share(pct);
     bool more = index_step(&share);
+    budget_share_end(saved);
     budget -= share0 - share;
     more = gen_step(now, &budget) || more;
-    if (budget > 0) {
+    if (budget_left(&budget)) {
         more = index_step(&budget) || more;
     }
     index_set_ghost_window(eng.count + 1024);
-    uint32_t chunks =
-        (trim ? 1 : 0) + (budget > TRIM_NS ? (uint32_t)(budget / TRIM_NS) : 0);
-    budget -= (int64_t)seg_trim(keep, chunks) * TRIM_NS - (trim ? TRIM_NS : 0);
-    int64_t done = start - budget;
-    uint64_t us = done > 0 ? (uint64_t)done / 1000 : 0;
-    INCR(&eng.m, engine_steps);
-    INCR_N(&eng.m, engine_step_work_us, us);
-    UPDATE_MAX(&eng.m, engine_step_max_us, us);
+    more = step_pool(keep, &budget) || more;
+    step_account(start, budget);
     return more;
 }
 

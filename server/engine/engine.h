@@ -81,6 +81,20 @@ int engine_set(const char *key, size_t klen, const char *val, size_t vlen,
  * than a fault per page). engine_reserve(0) ends the load mode. Returns 0
  * or OH_NOMEM (the engine stays usable; it grows as usual). */
 int engine_reserve(uint64_t keys);
+/* Returns the hash of `key` that engine_prefetch() and
+ * engine_set_hashed() take. */
+uint64_t engine_key_hash(const char *key, size_t klen);
+/* engine_set() for a key whose engine_key_hash() the caller already has
+ * (a bulk load that hinted it with engine_prefetch()): the same contract,
+ * without hashing the key again. */
+int engine_set_hashed(uint64_t hash, const char *key, size_t klen,
+                      const char *val, size_t vlen, oh_time expire_at,
+                      unsigned flags, oh_time now);
+/* Hints that the key of `hash` is about to be set or looked up: starts
+ * fetching its index bucket into the cache (with `chain`, its overflow
+ * bucket: hint that a few keys after the first). Changes nothing. A bulk
+ * load hints a few keys ahead so their cache misses overlap. */
+void engine_prefetch(uint64_t hash, bool chain);
 /* Removes `key`. Returns 1 if it was present (and unexpired), else 0. */
 int engine_del(const char *key, size_t klen, oh_time now);
 /* Sets the absolute expiry of a present key (OH_TIME_NONE: persist).
@@ -120,13 +134,20 @@ uint64_t engine_scan(uint64_t cursor, size_t count, oh_time now,
 int engine_random(oh_time now, uint64_t seed, struct engine_item *out);
 
 /* Runs background work (expiry, promotion, eviction, compaction, index
- * rehash) for at most `budget_us` microseconds of work, estimated without
- * reading the clock (e.g. as an item count calibrated to that time).
+ * rehash, pre-faulting) for at most `budget_us` microseconds: work is
+ * charged by estimates (item and byte counts calibrated to time), and,
+ * once engine_set_clock() installed a clock, the call also ends at a real
+ * deadline (STEP_REAL_PCT of budget_us) checked between units of work.
  * Returns true while work remains. Called from a timer every tick; pass
  * budget_us <= 50 and call again (next tick, or at once while it returns
  * true and the loop is idle) rather than passing a large budget: one call
  * is one uninterruptible slice. */
 bool engine_step(oh_time now, unsigned budget_us);
+/* Installs the clock engine_step() bounds itself by: `now_ns` returns a
+ * monotonic time in nanoseconds (the server: CLOCK_MONOTONIC). The engine
+ * calls it only inside engine_step(). NULL (the default, as in unit tests
+ * that move time by hand) leaves the estimates alone, deterministic. */
+void engine_set_clock(uint64_t (*now_ns)(void));
 
 /* Memory the engine holds, in bytes. */
 struct engine_memory {

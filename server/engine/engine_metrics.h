@@ -1,6 +1,7 @@
 /* engine_metrics.h: the engine's metrics table (see metrics.h). Gauges are
- * refreshed by engine_metrics_get(). Step times are estimates from item
- * and byte counts (the engine never reads the clock). */
+ * refreshed by engine_metrics_get(). Step times are measured by the clock
+ * the server installs (engine_set_clock), else estimated from item and
+ * byte counts (unit tests). */
 #pragma once
 
 #include "../metrics.h"
@@ -35,8 +36,8 @@
     X(engine_items_moved,           METRIC_COUNTER, "entries copied by scavenge, merge, compaction")\
     X(engine_segments_dropped,      METRIC_COUNTER, "whole segments evicted without a merge")       \
     X(engine_steps,                 METRIC_COUNTER, "engine_step calls")                            \
-    X(engine_step_max_us,           METRIC_GAUGE,   "longest step, estimated microseconds")         \
-    X(engine_step_work_us,          METRIC_COUNTER, "background work done, estimated microseconds") \
+    X(engine_step_max_us,           METRIC_GAUGE,   "longest step, microseconds (clock, else estimated)") \
+    X(engine_step_work_us,          METRIC_COUNTER, "background work done, microseconds (clock, else estimated)") \
     X(engine_index_slots_curr,      METRIC_GAUGE,   "index slots (primary and overflow buckets)")   \
     X(engine_index_used_curr,       METRIC_GAUGE,   "index slots holding entries (incl. stale)")    \
     X(engine_index_load_pct_curr,   METRIC_GAUGE,   "index slots used, percent")                    \

@@ -78,10 +78,25 @@
  * segment.
  *
  * Cost and budget: every job is a cursor (segment, offset) advanced item by
- * item; gen_step() charges ITEM_NS per live item (SKIP_NS per expired one)
- * against the caller's budget (estimated, the engine never reads the clock),
- * after giving expiry up to half of it. Dropping a segment is O(1); its
- * large values are freed REAP_NS each from a quarter of later budgets.
+ * item; gen_step() charges ITEM_NS per live item plus its bytes at
+ * COPY_BYTES_NS (SKIP_NS per expired one) against the caller's budget,
+ * after giving expiry up to three quarters of it (of the estimate and, on
+ * the server, of the time: budget_share). Every loop asks budget_left()
+ * before its next unit, so a step also ends at the real deadline of
+ * budget.c; an item of COPY_CHECK_BYTES or more first asks budget_room()
+ * for its copy time and otherwise waits for the next step (STEP_YIELD), so
+ * no single copy (up to seg_size/8 bytes) overruns the step. Dropping a
+ * segment is O(1); its large values are freed REAP_NS each from a quarter
+ * of later budgets. Under memory pressure the dead overflow chunks of the
+ * index (index_release) go back before any live item is evicted: they
+ * count against maxmemory until unmapped.
+ *
+ * Pre-faulting: gen_prefault() keeps PREFAULT_AHEAD bytes past the write
+ * position of the open segments (young, merge target, job target, and
+ * PREFAULT_SLOTS TTL slots in turn per step) resident, 16 KiB per unit
+ * (seg_prefault), from what is left of a step: appends then take no page
+ * fault (~1.5 us each here) inside a step or a write. It costs at most
+ * PREFAULT_AHEAD of RSS per open segment.
  *
  * Rejected: per-item LRU links (16 B/item, a write on every hit); slab
  * size classes (calcify after a size shift); eager removal of index slots
@@ -93,6 +108,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "expire.h"
 #include "index.h"
 
@@ -110,9 +126,15 @@
 #define CLEAN_AGE_CAP_MS     (1ull << 32) /* ages are capped at ~50 days */
 #define REAP_NS              250          /* per large value freed */
 #define REAP_WRITER          64           /* large values a writer may free */
-#define RETAG_MAX            4    /* young segments moved whole per pick */
-#define VICTIM_PROBE         8    /* segments looked at to pick a victim */
-#define ASSIST_NS            1000 /* job work a write does under pressure */
+#define RETAG_MAX            4     /* young segments moved whole per pick */
+#define VICTIM_PROBE         8     /* segments looked at to pick a victim */
+#define ASSIST_NS            1000  /* job work a write does under pressure */
+#define RELEASE_WRITER_NS    10000 /* dead index chunks a writer may free */
+#define COPY_BYTES_NS        4     /* bytes copied per ns (cold source) */
+#define PREFAULT_AHEAD       (64u * 1024u) /* bytes kept resident past wpos */
+#define PREFAULT_NS          6000          /* per 16 KiB chunk pre-faulted */
+#define PREFAULT_SLOTS       8             /* TTL slots gen_prefault() visits */
+#define COPY_CHECK_BYTES     8192 /* items this large ask budget_room() */
 
 struct engine_state eng;
 
@@ -319,6 +341,11 @@ reclaim_one(oh_time now)
 {
     if (seg_large_reap_pending()) {
         seg_large_reap(REAP_WRITER);
+        return true;
+    }
+    if (index_release_pending()) {
+        int64_t chunks = RELEASE_WRITER_NS; /* dead index memory first */
+        index_release(&chunks);
         return true;
     }
     if (expire_reclaim(now, INLINE_WHOLE) > 0) {
@@ -665,7 +692,8 @@ promote(uint64_t *slot, const struct item_view *v, oh_time now)
     return true;
 }
 
-typedef enum { STEP_NEXT, STEP_STOP, STEP_ABORT } step_rc;
+/* STEP_YIELD: the next item is too long to copy before the deadline */
+typedef enum { STEP_NEXT, STEP_STOP, STEP_ABORT, STEP_YIELD } step_rc;
 
 /* Handles one live item of a job source. */
 static step_rc
@@ -746,7 +774,10 @@ job_advance(oh_time now, int64_t *budget)
         *budget -= SKIP_NS;
         return STEP_NEXT;
     }
-    *budget -= ITEM_NS;
+    if (v.total >= COPY_CHECK_BYTES && !budget_room(v.total / COPY_BYTES_NS)) {
+        return STEP_YIELD;
+    }
+    *budget -= ITEM_NS + (int64_t)(v.total / COPY_BYTES_NS);
     uint64_t *slot =
         index_lookup(v.key, v.klen, index_hash(v.key, v.klen), NULL);
     if (slot == NULL || slot_seg(*slot) != id || slot_off(*slot) != off) {
@@ -763,13 +794,15 @@ job_advance(oh_time now, int64_t *budget)
 static bool
 job_run(oh_time now, int64_t *budget)
 {
-    while (eng.job.kind != JOB_NONE && *budget > 0) {
+    while (eng.job.kind != JOB_NONE && budget_left(budget)) {
         step_rc rc = job_advance(now, budget);
         if (rc == STEP_STOP) {
             job_finish();
             *budget -= DROP_NS * 4;
         } else if (rc == STEP_ABORT) {
             job_release();
+        } else if (rc == STEP_YIELD) {
+            *budget = 0; /* the step is over: resume in the next one */
         }
     }
     return eng.job.kind != JOB_NONE;
@@ -1113,8 +1146,12 @@ gen_assist(oh_time now)
 static void
 enforce_limit(int64_t *budget)
 {
-    while (!eng.noevict && eng.maxmemory != 0 && *budget > 0 &&
+    while (!eng.noevict && eng.maxmemory != 0 && budget_left(budget) &&
            gen_mem_used() > eng.maxmemory) {
+        if (index_release_pending()) {
+            index_release(budget); /* dead index memory before data */
+            continue;
+        }
         uint32_t id = pick_victim();
         if (id == SEG_NIL) {
             return;
@@ -1128,7 +1165,7 @@ enforce_limit(int64_t *budget)
 static void
 reap_larges(int64_t *budget)
 {
-    if (!seg_large_reap_pending() || *budget <= 0) {
+    if (!seg_large_reap_pending() || !budget_left(budget)) {
         return;
     }
     int64_t n = *budget / 4 / REAP_NS;
@@ -1139,18 +1176,23 @@ bool
 gen_step(oh_time now, int64_t *budget)
 {
     int64_t cost = 0;
+    if (pressure() && index_release_pending()) {
+        index_release(budget); /* dead index memory before live items */
+    }
     reap_larges(budget);
     int64_t share = *budget * 3 / 4, share0 = share;
+    uint64_t saved = budget_share(75);
     bool due = expire_step(now, &share);
+    budget_share_end(saved);
     *budget -= share0 - share;
     enforce_limit(budget);
-    if (eng.job.kind == JOB_NONE && *budget > 0) {
+    if (eng.job.kind == JOB_NONE && budget_left(budget)) {
         job_pick(now, &cost);
         *budget -= cost;
     }
     bool more = job_run(now, budget);
     bool stuck = eng.noevict && !room_for(eng.seg_size);
-    if (*budget > 0 && due) {
+    if (due && budget_left(budget)) {
         due = expire_step(now, budget);
     }
     bool clean =
@@ -1160,6 +1202,39 @@ gen_step(oh_time now, int64_t *budget)
            (!stuck && eng.young.n >= 2 && gen_young_bytes() > young_target()) ||
            (eng.maxmemory != 0 && gen_mem_used() > eng.maxmemory &&
             !eng.noevict);
+}
+
+/* ---- pre-faulting ---- */
+
+/* Pre-faults one chunk ahead of segment id's write position if needed.
+ * Returns true if it did. */
+static bool
+prefault_one(uint32_t id, int64_t *budget)
+{
+    if (id == SEG_NIL || !budget_left(budget)) {
+        return false;
+    }
+    if (!seg_prefault(id, seg_at(id)->wpos + PREFAULT_AHEAD)) {
+        return false;
+    }
+    *budget -= PREFAULT_NS;
+    return true;
+}
+
+void
+gen_prefault(int64_t *budget)
+{
+    bool more = true;
+    while (more && budget_left(budget)) {
+        more = prefault_one(eng.young_open, budget);
+        more = prefault_one(eng.merge_open, budget) || more;
+        more = prefault_one(eng.job.dst, budget) || more;
+    }
+    for (unsigned i = 0; i < PREFAULT_SLOTS && eng.ttl_slots > 0; i++) {
+        unsigned slot = eng.prefault_slot++ % eng.ttl_slots;
+        while (prefault_one(eng.ttl_open[slot], budget)) {
+        }
+    }
 }
 
 /* ---- flush ---- */

@@ -51,6 +51,7 @@ struct engine_state {
     unsigned ttl_slots;
     struct gen_job job;
     uint32_t compact_cursor;    /* next segment id the cleaner scores */
+    unsigned prefault_slot;     /* next TTL slot gen_prefault() looks at */
     oh_time clean_retry;        /* no background pick before (ms) ... */
     uint64_t clean_retry_waste; /* ... unless old_waste() grows past this */
     uint64_t gen_live[2];       /* live item bytes in young [0] / old [1] */
@@ -109,6 +110,12 @@ bool gen_step(oh_time now, int64_t *budget_ns);
  * runs), so jobs keep pace with the write rate and writers seldom drop a
  * whole segment. Call it holding no index slot pointer. */
 void gen_assist(oh_time now);
+
+/* Pre-faults the open segments (young, merge target, job target, a few
+ * TTL slots in turn) up to PREFAULT_AHEAD bytes past their write
+ * position, a chunk per call of seg_prefault(), while *budget_ns lasts:
+ * appends, in steps and writes, then take no page fault. */
+void gen_prefault(int64_t *budget_ns);
 
 /* Returns the bytes counted against maxmemory: segments in use, large
  * values and the index. */

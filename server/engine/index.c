@@ -6,10 +6,23 @@
  * present during a whole iteration, and absorb O(1) segment frees.
  *
  * Layout: power-of-two tables of 64-byte buckets (7 slots + a chain link
- * to malloc'd 32-byte overflow buckets of 3 slots: chains only hold the
- * Poisson tail). A key lives in bucket (hash & mask) or its chain. The
- * slot keeps 12 more hash bits (the tag) so most non-matching slots are
- * rejected without touching the item.
+ * to 32-byte overflow buckets of 3 slots: chains only hold the Poisson
+ * tail). Each table carves its overflow buckets from 32 KiB chunks of its
+ * own (mmap'd; a free list reuses buckets) and unmaps the chunks when it
+ * dies (after a resize or a flush: index_release(), from what is left of
+ * a step after the time-critical work, like the segment pool's trimming;
+ * ~8 us a chunk, so charged to the index's own share it slowed expiry
+ * reclaim in test_engine_bench's M2 below 99 % at T+1 s), so RSS falls
+ * within a few ticks. Malloc'd one by one, the buckets of a dead table
+ * fragmented jemalloc's 32-byte slabs (M4: 23 MB resident for 4.6 MB
+ * allocated after a size shift); malloc'd chunks waited for jemalloc's
+ * decay (~10 s) before their pages went back. A table keeps the chunks of
+ * its peak: when over half of its carved buckets are free (and at least
+ * OVF_WASTE_CHUNKS chunks' worth), a rehash to the same size repacks the
+ * chains into fresh chunks (the shrink's path, mask unchanged), e.g. after
+ * a shrink that happened early in a value-size shift. A key lives in bucket
+ * (hash & mask) or its chain. The slot keeps 12 more hash bits (the tag) so
+ * most non-matching slots are rejected without touching the item.
  *
  *   t[0]: [s s s s s s s |->] [s s s s s s s |/] ...     rehash -> t[1]
  *                         `-> [s s . |->] [s . . |/]  overflow
@@ -49,7 +62,11 @@
  * is valid while fewer than `ghost_window` ghosts were made since. Ghosts
  * only take slots that are free anyway (never a new overflow bucket), are
  * dropped when a growing rehash meets them, and a tag collision only
- * misplaces one write in the old generation.
+ * misplaces one write in the old generation. Under maxmemory the sweep
+ * drops the ghosts of an overflow bucket that holds no live slot, so the
+ * bucket goes: they took the slots that eviction left stale, and then
+ * kept those buckets (M4: 1.6 M ghosts beside 1.85 M keys held a 38 MB
+ * index, 21 MB of it overflow buckets the live keys did not need).
  *
  * index_reserve() swaps an empty table for one sized for the coming keys
  * (a snapshot load) and holds off shrinking until index_reserve(0), so the
@@ -62,12 +79,24 @@
  * SCAN's two-table walk handles any power-of-two ratio). The engine gives
  * a due or running resize a larger share of each step. Hysteresis: after
  * a shrink the load is < 6 (growth at 8), after a growth 4 (shrink below
- * 3). During a shrink ghosts only take free slots of the new chain, else
- * they are dropped. index_flush() swaps in a 16-bucket
- * table and queues the old ones in a graveyard that index_step() frees a
- * bucket chain at a time and a 64 KiB chunk per munmap. index_random()
- * tries RANDOM_PROBES random buckets, then walks RANDOM_WALK buckets from
- * a cursor that the next call resumes.
+ * 3).
+ *
+ * Under maxmemory (index_set_limited) the index's bytes are taken from the
+ * entries, so it grows at GROW_LOAD_LIMITED (12) and shrinks below
+ * SHRINK_LOAD_LIMITED (4): a doubling at load 8 costs ~6 B per key for
+ * chains one overflow bucket shorter, and a table left at load 3-4 after
+ * a value-size shift costs ~20 B per key (measured in M4: a 38 MB index
+ * beside 207 MB of 100 B entries, then 18 MB beside 210 MB of mostly 1 KB
+ * ones). Bytes per key stay ~10.5 at load 8-12 (overflow buckets hold 3
+ * slots in 32 B). Hysteresis: after a growth the load is 6 (shrink below
+ * 4), after a shrink 4-8 (growth at 12); a shrink frees 32 B per old
+ * bucket, room for too few entries to climb back from 4 to 12 per bucket.
+ * During a shrink ghosts only take free slots of the new chain, else they are
+ * dropped. index_flush() swaps in a 16-bucket table and queues the old ones in
+ * a graveyard that index_step() frees a bucket chain at a time and a 16 KiB
+ * chunk per munmap (~5 us; 64 KiB took ~20 us, too long for one unit of a 30 us
+ * step). index_random() tries RANDOM_PROBES random buckets, then walks
+ * RANDOM_WALK buckets from a cursor that the next call resumes.
  *
  * Cost: lookup = one bucket line (+ chain) + one item line; rehash of one
  * chain ~ 8 key reads; sweep ~ 40 ns per bucket (REHASH_GROW_NS measured
@@ -84,6 +113,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "budget.h"
 #include "item.h"
 
 #define BUCKET_SLOTS   7
@@ -147,22 +177,33 @@ chain_next(struct chain_it *c)
 }
 
 struct table {
-    struct bucket *b;  /* NULL when absent */
-    uint64_t mask;     /* buckets - 1 */
-    bool mapped;       /* b is an mmap'd region (else calloc'd) */
-    uint64_t unmapped; /* leading buckets already given back (rehash) */
+    struct bucket *b;   /* NULL when absent */
+    uint64_t mask;      /* buckets - 1 */
+    bool mapped;        /* b is an mmap'd region (else calloc'd) */
+    uint64_t unmapped;  /* leading buckets already given back (rehash) */
+    struct ovf *chunks; /* its overflow buckets' chunks, linked through
+                           the first bucket of each (next) */
+    struct ovf *ofree;  /* its freed overflow buckets, linked by next */
+    uint32_t carved;    /* buckets taken from the newest chunk */
+    uint64_t nchunks;
 };
 
-#define MAP_MIN_BUCKETS  1024 /* tables this large are mmap'd */
-#define UNMAP_BUCKETS    1024 /* given back per chunk as a rehash moves on */
-#define GRAVE_MAX        4    /* flushed tables waiting to be freed */
-#define OVF_FREE_NS      40   /* per overflow bucket freed */
-#define UNMAP_NS         8000 /* per UNMAP_BUCKETS chunk given back */
-#define SHRINK_LOAD      3    /* live slots per bucket below which it shrinks */
-#define SHRINK_TO        4    /* live slots per bucket a shrink aims at */
-#define RANDOM_PROBES    64   /* random buckets index_random tries */
-#define RANDOM_WALK      4096 /* buckets its fallback walk visits per call */
-#define RESERVE_MAX_KEYS (1ull << 36) /* index_reserve() refuses more */
+#define MAP_MIN_BUCKETS     1024 /* tables this large are mmap'd */
+#define UNMAP_BUCKETS       256  /* given back per chunk as a rehash moves on */
+#define GRAVE_MAX           4    /* flushed tables waiting to be freed */
+#define OVF_FREE_NS         40   /* per overflow bucket freed */
+#define OVF_CHUNK_BYTES     (32u * 1024u) /* overflow buckets come in chunks */
+#define OVF_PER_CHUNK       (OVF_CHUNK_BYTES / sizeof(struct ovf))
+#define CHUNK_FREE_NS       10000 /* per chunk given back (munmap, ~8 us) */
+#define OVF_WASTE_CHUNKS    16    /* free chunks' worth that starts a repack */
+#define UNMAP_NS            6000  /* per UNMAP_BUCKETS chunk given back */
+#define SHRINK_LOAD         3 /* live slots per bucket below which it shrinks */
+#define GROW_LOAD_LIMITED   12   /* GROW_LOAD under maxmemory */
+#define SHRINK_LOAD_LIMITED 4    /* SHRINK_LOAD under maxmemory */
+#define SHRINK_TO           4    /* live slots per bucket a shrink aims at */
+#define RANDOM_PROBES       64   /* random buckets index_random tries */
+#define RANDOM_WALK         4096 /* buckets its fallback walk visits per call */
+#define RESERVE_MAX_KEYS    (1ull << 36) /* index_reserve() refuses more */
 
 static struct {
     struct table t[2];
@@ -176,10 +217,11 @@ static struct {
     uint64_t sweep; /* next t[0] bucket the sweep visits */
     uint64_t stale_killed, passes;
     struct table grave[GRAVE_MAX]; /* flushed tables, freed by index_step */
-    uint64_t grave_pos[GRAVE_MAX]; /* next bucket of each to free */
     unsigned ngrave;
-    uint64_t grave_ovf;     /* overflow buckets of the flushed tables */
     uint64_t grave_buckets; /* buckets of the flushed tables not yet freed */
+    struct ovf *dead;       /* chunk lists of released tables, stacked
+                               through the first chunk's slot[0] */
+    uint64_t ndead;         /* their chunks */
     uint64_t rand_cursor;   /* where the bounded random walk resumes */
     bool hold;              /* reserved for a load: do not shrink */
     uint64_t live;        /* live slots (index_set_live), UINT64_MAX: unknown */
@@ -187,32 +229,80 @@ static struct {
     uint64_t clean_bumps; /* ... when the last complete pass started */
     uint64_t rehash_bumps; /* ... when the running rehash started */
     bool dirty;            /* slots cleared / ghosts made since pass start */
+    unsigned grow_load;    /* GROW_LOAD, or GROW_LOAD_LIMITED */
+    unsigned shrink_load;  /* SHRINK_LOAD, or SHRINK_LOAD_LIMITED */
     bool ready;
 } ix;
 
-/* Frees the overflow chain of head; *count is the counter it belongs to.
- * Returns the number freed. */
+/* ---- overflow buckets: a pool per table ---- */
+
+/* Returns a zeroed overflow bucket of table t, or NULL. */
+static struct ovf *
+ovf_alloc(struct table *t)
+{
+    struct ovf *o = t->ofree;
+    if (o != NULL) {
+        t->ofree = o->next;
+    } else {
+        if (t->chunks == NULL || t->carved == OVF_PER_CHUNK) {
+            void *m = mmap(NULL, OVF_CHUNK_BYTES, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (m == MAP_FAILED) {
+                return NULL;
+            }
+            struct ovf *c = m;
+            c->next = t->chunks;
+            t->chunks = c;
+            t->carved = 1; /* the first bucket links the chunks */
+            t->nchunks++;
+        }
+        o = &t->chunks[t->carved++];
+    }
+    memset(o, 0, sizeof(*o));
+    ix.ovf++;
+    return o;
+}
+
+static void
+ovf_release(struct table *t, struct ovf *o)
+{
+    o->next = t->ofree;
+    t->ofree = o;
+    ix.ovf--;
+}
+
+/* Returns the overflow chain of head to table t's pool. Returns the number
+ * of buckets. */
 static uint64_t
-ovf_free_chain(struct bucket *head, uint64_t *count)
+ovf_free_chain(struct table *t, struct bucket *head)
 {
     struct ovf *o = head->next;
     uint64_t n = 0;
     while (o != NULL) {
         struct ovf *next = o->next;
-        free(o);
+        ovf_release(t, o);
         n++;
         o = next;
     }
     head->next = NULL;
-    *count -= n;
     return n;
 }
 
+/* Hands table t's chunks to the dead stack, freed by chunk_step(). */
 static void
-ovf_free_all(struct bucket *head)
+chunks_bury(struct table *t)
 {
-    ovf_free_chain(head, &ix.ovf);
+    if (t->chunks != NULL) {
+        t->chunks->slot[0] = (uint64_t)(uintptr_t)ix.dead;
+        ix.dead = t->chunks;
+        ix.ndead += t->nchunks;
+    }
+    t->chunks = t->ofree = NULL;
+    t->nchunks = t->carved = 0;
 }
+
+/* Frees dead chunks while *budget_ns lasts (all of them if NULL). */
+static void chunk_step(int64_t *budget_ns);
 
 /* ---- hashing ---- */
 
@@ -307,8 +397,8 @@ index_set_ghost_window(uint64_t n)
 static int
 table_init(struct table *t, uint64_t nbuckets)
 {
+    memset(t, 0, sizeof(*t));
     t->mapped = nbuckets >= MAP_MIN_BUCKETS;
-    t->unmapped = 0;
     if (t->mapped) {
         void *p =
             mmap(NULL, nbuckets * sizeof(struct bucket), PROT_READ | PROT_WRITE,
@@ -324,11 +414,12 @@ table_init(struct table *t, uint64_t nbuckets)
     return 0;
 }
 
-/* Gives back the bucket memory of t from bucket `upto` on (or all of it
- * for a calloc'd table). */
+/* Gives back the bucket memory of t not given back yet (or all of it for
+ * a calloc'd table) and queues its overflow chunks for chunk_step(). */
 static void
 table_release(struct table *t)
 {
+    chunks_bury(t);
     if (!t->mapped) {
         free(t->b);
     } else if (t->unmapped <= t->mask) {
@@ -353,16 +444,16 @@ table_release_moved(struct table *t, uint64_t moved)
     return true;
 }
 
+/* Releases table t at once, chunks included (teardown, empty tables). */
 static void
 table_destroy(struct table *t)
 {
     if (t->b == NULL) {
         return;
     }
-    for (uint64_t i = t->unmapped; i <= t->mask; i++) {
-        ovf_free_all(&t->b[i]);
-    }
+    ix.ovf = 0; /* every live overflow bucket is in t[0] or t[1] */
     table_release(t);
+    chunk_step(NULL);
 }
 
 /* Returns bucket idx of table t, or NULL if a rehash already moved it
@@ -396,19 +487,19 @@ chain_free_slot(struct bucket *b, bool take_dead)
     return NULL;
 }
 
-/* Puts slot s into the chain of bucket b, growing the chain if needed. */
+/* Puts slot s into the chain of bucket b of table t, growing the chain
+ * if needed. */
 static int
-chain_put(struct bucket *b, uint64_t s)
+chain_put(struct table *t, struct bucket *b, uint64_t s)
 {
     uint64_t *p = chain_free_slot(b, true);
     if (p == NULL) {
-        struct ovf *o = calloc(1, sizeof(*o));
+        struct ovf *o = ovf_alloc(t);
         if (o == NULL) {
             return OH_NOMEM;
         }
         o->next = b->next;
         b->next = o;
-        ix.ovf++;
         p = &o->slot[0];
     }
     *p = s;
@@ -433,6 +524,8 @@ index_setup(unsigned log2_buckets, uint64_t seed)
     ix.live = UINT64_MAX;
     ix.clean_bumps = UINT64_MAX; /* unknown: the first pass walks */
     ix.dirty = true;
+    ix.grow_load = GROW_LOAD;
+    ix.shrink_load = SHRINK_LOAD;
     ix.ready = true;
     return 0;
 }
@@ -446,33 +539,28 @@ index_teardown(void)
     table_destroy(&ix.t[0]);
     table_destroy(&ix.t[1]);
     for (unsigned g = 0; g < ix.ngrave; g++) {
-        for (uint64_t i = ix.grave_pos[g]; i <= ix.grave[g].mask; i++) {
-            ovf_free_chain(&ix.grave[g].b[i], &ix.grave_ovf);
-        }
         table_release(&ix.grave[g]);
     }
+    chunk_step(NULL);
     memset(&ix, 0, sizeof(ix));
 }
 
-/* Frees graveyard buckets worth about *budget_ns: overflow chains bucket
- * by bucket, the bucket memory a chunk at a time. */
+/* Frees graveyard tables worth about *budget_ns: the bucket memory
+ * UNMAP_BUCKETS at a time, then the overflow chunks (chunk_step); the
+ * chains need no walk, their buckets live in the table's chunks. */
 static void
 grave_step(int64_t *budget_ns)
 {
-    while (ix.ngrave > 0 && *budget_ns > 0) {
+    while (ix.ngrave > 0 && budget_left(budget_ns)) {
         struct table *t = &ix.grave[0];
-        uint64_t *pos = &ix.grave_pos[0];
         uint64_t n = t->mask + 1;
-        for (; *pos<n && * budget_ns> 0; (*pos)++) {
-            uint64_t f = ovf_free_chain(&t->b[*pos], &ix.grave_ovf);
-            *budget_ns -= BUCKET_NS / 4 + (int64_t)f * OVF_FREE_NS;
-            if (t->mapped && (*pos + 1) % UNMAP_BUCKETS == 0 && *pos + 1 < n) {
-                table_release_moved(t, *pos + 1);
-                ix.grave_buckets -= UNMAP_BUCKETS;
-                *budget_ns -= UNMAP_NS;
-            }
+        while (t->mapped && n - t->unmapped > UNMAP_BUCKETS &&
+               budget_left(budget_ns)) {
+            table_release_moved(t, t->unmapped + UNMAP_BUCKETS);
+            ix.grave_buckets -= UNMAP_BUCKETS;
+            *budget_ns -= UNMAP_NS;
         }
-        if (*pos < n) {
+        if (t->mapped && n - t->unmapped > UNMAP_BUCKETS) {
             return;
         }
         ix.grave_buckets -= n - t->unmapped;
@@ -480,8 +568,6 @@ grave_step(int64_t *budget_ns)
         *budget_ns -= UNMAP_NS;
         memmove(&ix.grave[0], &ix.grave[1],
                 (GRAVE_MAX - 1) * sizeof(ix.grave[0]));
-        memmove(&ix.grave_pos[0], &ix.grave_pos[1],
-                (GRAVE_MAX - 1) * sizeof(ix.grave_pos[0]));
         ix.ngrave--;
     }
 }
@@ -497,7 +583,6 @@ bury(struct table *t)
         int64_t all = INT64_MAX;
         grave_step(&all); /* rare: four flushes within a few steps */
     }
-    ix.grave_pos[ix.ngrave] = t->unmapped;
     ix.grave_buckets += t->mask + 1 - t->unmapped;
     ix.grave[ix.ngrave++] = *t;
     memset(t, 0, sizeof(*t));
@@ -512,7 +597,6 @@ index_flush(void)
     }
     bury(&ix.t[0]);
     bury(&ix.t[1]);
-    ix.grave_ovf += ix.ovf;
     ix.ovf = 0;
     ix.t[0] = t;
     ix.rehash = -1;
@@ -521,6 +605,23 @@ index_flush(void)
     seg_pass_reset();
     ix.clean_bumps = ix.pass_bumps = seg_bumps(); /* nothing left stale */
     return 0;
+}
+
+void
+index_prefetch(uint64_t hash, bool chain)
+{
+    for (int t = 0; t < 2; t++) {
+        /* bucket_at() is NULL for a moved bucket: its memory may be gone */
+        const struct bucket *b = bucket_at(t, hash & ix.t[t].mask);
+        if (b == NULL) {
+            continue;
+        }
+        if (!chain) {
+            __builtin_prefetch(b, 1);
+        } else if (b->next != NULL) {
+            __builtin_prefetch(b->next, 1);
+        }
+    }
 }
 
 /* ---- lookup and insert ---- */
@@ -583,7 +684,7 @@ index_reserve(uint64_t keys)
     if (keys > RESERVE_MAX_KEYS) {
         return OH_NOMEM;
     }
-    while (want * GROW_LOAD < keys) {
+    while (want * ix.grow_load < keys) {
         want *= 2;
     }
     if (ix.used != 0 || ix.ghosts != 0 || ix.rehash >= 0 ||
@@ -602,11 +703,20 @@ index_reserve(uint64_t keys)
 
 static uint64_t live_slots(void);
 
+/* True if t[0]'s chunks hold over twice the overflow buckets in use, and
+ * OVF_WASTE_CHUNKS more: a rehash to the same size repacks them. */
+static bool
+ovf_waste_due(void)
+{
+    uint64_t carved = ix.t[0].nchunks * OVF_PER_CHUNK;
+    return carved > 2 * ix.ovf + OVF_WASTE_CHUNKS * OVF_PER_CHUNK;
+}
+
 static void
 maybe_grow(void)
 {
     /* stale slots do not count: inserts reuse them (chain_put) */
-    if (ix.rehash >= 0 || live_slots() <= GROW_LOAD * (ix.t[0].mask + 1)) {
+    if (ix.rehash >= 0 || live_slots() <= ix.grow_load * (ix.t[0].mask + 1)) {
         return;
     }
     if (table_init(&ix.t[1], 2 * (ix.t[0].mask + 1)) != 0) {
@@ -625,7 +735,7 @@ index_insert(uint64_t hash, uint64_t s, uint64_t *reuse)
         *reuse = s;
     } else {
         struct table *tb = &ix.t[ix.rehash >= 0 ? 1 : 0];
-        int rc = chain_put(&tb->b[hash & tb->mask], s);
+        int rc = chain_put(tb, &tb->b[hash & tb->mask], s);
         if (rc != 0) {
             return rc;
         }
@@ -675,7 +785,7 @@ move_slot(uint64_t *p, uint64_t idx)
         *p = 0;
         return REHASH_SLOT_NS;
     }
-    if (chain_put(&dst->b[to], s) != 0) {
+    if (chain_put(dst, &dst->b[to], s) != 0) {
         return -1;
     }
     *p = 0;
@@ -715,7 +825,7 @@ rehash_bucket(void)
         }
         cost += c;
     }
-    cost += (int64_t)ovf_free_chain(head, &ix.ovf) * OVF_FREE_NS;
+    cost += (int64_t)ovf_free_chain(&ix.t[0], head) * OVF_FREE_NS;
     ix.rehash++;
     if (table_release_moved(&ix.t[0], (uint64_t)ix.rehash)) {
         cost += UNMAP_NS;
@@ -732,6 +842,13 @@ index_set_live(uint64_t n)
     ix.live = n;
 }
 
+void
+index_set_limited(bool limited)
+{
+    ix.grow_load = limited ? GROW_LOAD_LIMITED : GROW_LOAD;
+    ix.shrink_load = limited ? SHRINK_LOAD_LIMITED : SHRINK_LOAD;
+}
+
 /* Live slots as far as known: stale ones die with their segment at once
  * (the engine's count), long before the sweep clears them. */
 static uint64_t
@@ -744,8 +861,9 @@ bool
 index_shrink_due(void)
 {
     uint64_t n = ix.t[0].mask + 1;
-    return ix.rehash < 0 && n > (1ull << MIN_LOG2) && !ix.hold &&
-           live_slots() < SHRINK_LOAD * n;
+    return ix.rehash < 0 && !ix.hold &&
+           ((n > (1ull << MIN_LOG2) && live_slots() < ix.shrink_load * n) ||
+            ovf_waste_due());
 }
 
 /* Starts a shrink straight to the size the live slots need (load
@@ -756,7 +874,10 @@ maybe_shrink(void)
     if (!index_shrink_due()) {
         return false;
     }
-    uint64_t n = ix.t[0].mask + 1, live = live_slots(), want = n / 2;
+    uint64_t n = ix.t[0].mask + 1, live = live_slots(), want = n;
+    if (n > (1ull << MIN_LOG2) && live < ix.shrink_load * n) {
+        want = n / 2; /* else the same size: only the chunks are repacked */
+    }
     while (want > (1ull << MIN_LOG2) && live < SHRINK_TO * (want / 2)) {
         want /= 2;
     }
@@ -771,7 +892,20 @@ maybe_shrink(void)
 
 /* ---- sweep ---- */
 
-/* Clears dead slots of one chain and frees its empty overflow buckets. */
+/* True if overflow bucket o holds ghosts and no live slot. */
+static bool
+ghosts_only(const struct ovf *o)
+{
+    for (int i = 0; i < OVF_SLOTS; i++) {
+        if (o->slot[i] != 0 && !slot_is_ghost(o->slot[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Clears dead slots of one chain and frees its empty overflow buckets
+ * (under maxmemory also those holding only ghosts). */
 static int64_t
 sweep_bucket(struct bucket *head)
 {
@@ -791,16 +925,56 @@ sweep_bucket(struct bucket *head)
             }
             empty = empty && o->slot[i] == 0;
         }
+        if (!empty && ix.grow_load == GROW_LOAD_LIMITED && ghosts_only(o)) {
+            for (int i = 0; i < OVF_SLOTS; i++) {
+                if (o->slot[i] != 0) {
+                    slot_drop(&o->slot[i]);
+                }
+            }
+            empty = true;
+        }
         if (empty) {
             *link = o->next;
-            free(o);
-            ix.ovf--;
+            ovf_release(&ix.t[0], o);
         } else {
             link = &o->next;
         }
         cost += BUCKET_NS;
     }
     return cost;
+}
+
+static void
+chunk_step(int64_t *budget_ns)
+{
+    while (ix.dead != NULL && (budget_ns == NULL || budget_left(budget_ns))) {
+        struct ovf *c = ix.dead;
+        struct ovf *below = (struct ovf *)(uintptr_t)c->slot[0];
+        if (c->next != NULL) {
+            c->next->slot[0] = c->slot[0];
+            ix.dead = c->next;
+        } else {
+            ix.dead = below;
+        }
+        munmap(c, OVF_CHUNK_BYTES);
+        ix.ndead--;
+        if (budget_ns != NULL) {
+            *budget_ns -= CHUNK_FREE_NS;
+        }
+    }
+}
+
+bool
+index_release(int64_t *budget_ns)
+{
+    chunk_step(budget_ns);
+    return ix.dead != NULL;
+}
+
+bool
+index_release_pending(void)
+{
+    return ix.dead != NULL;
 }
 
 bool
@@ -819,7 +993,7 @@ index_step(int64_t *budget_ns)
             ix.pass_bumps = seg_bumps();
             ix.dirty = false;
         }
-        while (*budget_ns > 0) {
+        while (budget_left(budget_ns)) {
             *budget_ns -= sweep_bucket(&ix.t[0].b[ix.sweep]);
             if (++ix.sweep > ix.t[0].mask) {
                 ix.sweep = 0;
@@ -831,7 +1005,7 @@ index_step(int64_t *budget_ns)
         }
         return ix.ngrave > 0;
     }
-    while (*budget_ns > 0 && ix.rehash >= 0) {
+    while (ix.rehash >= 0 && budget_left(budget_ns)) {
         int64_t c = rehash_bucket();
         if (c < 0) {
             break;
@@ -973,9 +1147,12 @@ index_stats_get(struct index_stats *st)
     }
     st->buckets = nb;
     nb -= ix.t[0].unmapped; /* a rehash gives t[0] back as it moves on */
-    st->bytes = nb * sizeof(struct bucket) + ix.ovf * sizeof(struct ovf) +
-                ix.grave_buckets * sizeof(struct bucket) +
-                ix.grave_ovf * sizeof(struct ovf);
+    uint64_t chunks = ix.t[0].nchunks + ix.t[1].nchunks + ix.ndead;
+    for (unsigned g = 0; g < ix.ngrave; g++) {
+        chunks += ix.grave[g].nchunks;
+    }
+    st->bytes = nb * sizeof(struct bucket) + chunks * OVF_CHUNK_BYTES +
+                ix.grave_buckets * sizeof(struct bucket);
     st->slots = nb * BUCKET_SLOTS + ix.ovf * OVF_SLOTS;
     st->used = ix.used;
     st->ghosts = ix.ghosts;

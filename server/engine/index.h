@@ -122,6 +122,12 @@ int index_flush(void);
 
 uint64_t index_hash(const char *key, size_t klen);
 
+/* Starts fetching the head bucket of `hash` into the cache (both tables
+ * while rehashing), for an insert or lookup a few keys later. With
+ * `chain`, also its first overflow bucket: call that a few keys after the
+ * first hint, once the head is likely cached. Changes nothing. */
+void index_prefetch(uint64_t hash, bool chain);
+
 /* Finds the live slot of key. Returns a pointer to it (valid until the next
  * index call that inserts or steps) or NULL. If ghost is not NULL, sets
  * *ghost to a matching, still valid ghost slot, or NULL. Stale slots met
@@ -141,10 +147,20 @@ void index_set_ghost_window(uint64_t n);
 /* Runs rehash or sweep work worth about *budget_ns, charging it. Returns
  * true while work remains (a rehash is in progress). */
 bool index_step(int64_t *budget_ns);
+/* Gives the overflow chunks of dead tables back to the OS (a munmap each)
+ * while *budget_ns lasts. Returns true while some remain. */
+bool index_release(int64_t *budget_ns);
+/* Returns true if dead chunks wait for index_release() (their bytes count
+ * in the index's until then). */
+bool index_release_pending(void);
 
 /* Tells the index how many of its slots are live (the engine's count), so
  * a shrink starts as soon as segments die, not after the sweep. */
 void index_set_live(uint64_t n);
+/* Tells the index that memory is limited (maxmemory): it then grows at a
+ * higher load and shrinks sooner (see index.c), since every byte it holds
+ * is a byte of entries evicted. */
+void index_set_limited(bool limited);
 
 /* True while a shrink is due but not started, or a rehash runs: the
  * engine then gives the index a larger share of a step. */

@@ -38,6 +38,7 @@ struct seg {
     uint32_t live_bytes; /* their bytes in this segment */
     uint32_t pins;       /* engine_item views outstanding */
     uint32_t trimmed;    /* bytes given back to the OS while in the pool */
+    uint32_t faulted;    /* leading bytes known resident (seg_prefault) */
     uint32_t prev, next; /* links of the list the state implies */
     oh_time base;        /* base of REL32 expiry fields */
     oh_time max_exp;     /* greatest expiry written */
@@ -89,8 +90,13 @@ void seg_return(uint32_t id);
  * engine_release(). */
 void seg_retire(uint32_t id);
 /* Gives the pages of pool segments beyond the first `keep` back to the
- * OS, 64 KiB per madvise call, at most `max` calls. Returns the calls. */
+ * OS, 16 KiB per madvise call, at most `max` calls. Returns the calls. */
 uint32_t seg_trim(uint32_t keep, uint32_t max);
+
+/* Pre-faults the next chunk (16 KiB, one madvise) of segment
+ * `id` if its resident prefix ends before `upto` bytes, so appends up to
+ * there take no page fault. Returns true if it did. */
+bool seg_prefault(uint32_t id, uint32_t upto);
 
 /* Marks the end of one complete pass over the index (every stale slot that
  * existed at its start is gone), which widens the epoch window. */

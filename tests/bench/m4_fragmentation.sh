@@ -18,6 +18,7 @@
 #   tests/bench/m4_fragmentation.sh   M4_MEM_MB=256 M4_FILL=1.5
 #       M4_WORKING_SET=0.5 M4_SECS=30 M4_SMALL=100 M4_LARGE=1000 M4_SEED=1
 #       M4_STEADY=0.95 M4_VERBOSE= (set: print every round)
+#       M4_SERVERS="offheapd redis memcached" (a subset skips the others)
 cd "$(dirname "$0")/../.." || exit 1
 . tests/bench/lib.sh
 OHLOAD=${OHLOAD:-build/ohload}
@@ -29,6 +30,7 @@ SMALL=${M4_SMALL:-100}
 LARGE=${M4_LARGE:-1000}
 SEED=${M4_SEED:-1}
 STEADY=${M4_STEADY:-0.95}
+SERVERS=${M4_SERVERS:-offheapd redis memcached}
 KEY_LEN=12
 trap stop_all EXIT
 [ -x "$OFFHEAPD" ] || make -s server >/dev/null || exit 1
@@ -67,15 +69,22 @@ measure() {
     stop_all
 }
 
-port=$(free_port 1)
-start_offheapd "$port" --maxmemory "${MEM_MB}mb" || exit 1
-measure offheapd resp "$port" || exit 1
-port=$(free_port 2)
-start_redis "$port" --maxmemory "${MEM_MB}mb" --maxmemory-policy allkeys-lru || exit 1
-measure redis resp "$port" || exit 1
-port=$(free_port 3)
-start_memcached "$port" "$MEM_MB" || exit 1
-measure memcached mc "$port" || exit 1
+runs() { [[ " $SERVERS " == *" $1 "* ]]; }
+if runs offheapd; then
+    port=$(free_port 1)
+    start_offheapd "$port" --maxmemory "${MEM_MB}mb" || exit 1
+    measure offheapd resp "$port" || exit 1
+fi
+if runs redis; then
+    port=$(free_port 2)
+    start_redis "$port" --maxmemory "${MEM_MB}mb" --maxmemory-policy allkeys-lru || exit 1
+    measure redis resp "$port" || exit 1
+fi
+if runs memcached; then
+    port=$(free_port 3)
+    start_memcached "$port" "$MEM_MB" || exit 1
+    measure memcached mc "$port" || exit 1
+fi
 
 row() { printf '%-40s | %10s | %10s | %10s | %-10s | %s\n' "$@"; }
 line() { row "$1" "${R[offheapd.$2]}" "${R[redis.$2]}" "${R[memcached.$2]}" "$3" "$4"; }

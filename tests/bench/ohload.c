@@ -1445,6 +1445,17 @@ hist_pct_us(const struct hist *h, double pct)
     return 0;
 }
 
+/* Returns the share (percent) of values over `ns` (bucket resolution). */
+static double
+hist_over_pct(const struct hist *h, uint64_t ns)
+{
+    uint64_t over = 0;
+    for (unsigned i = 0; i < HIST_N; i++) {
+        over += hist_upper(i) > ns ? h->b[i] : 0;
+    }
+    return h->n ? (double)over * 100.0 / (double)h->n : 0;
+}
+
 static void
 hist_print(const char *pre, const struct hist *h)
 {
@@ -1984,19 +1995,32 @@ mode_steps(void)
                (unsigned long long)fp[i].h.n, (double)fp[i].min / 1000.0);
         hist_print("", &fp[i].h);
         hist_print("cpu_", &fp[i].hc);
-        printf("lost=%llu\n", (unsigned long long)lost);
+        printf("cpu_over_50us_pct=%.3f lost=%llu\n",
+               hist_over_pct(&fp[i].hc, 50000), (unsigned long long)lost);
     }
     return 0;
 }
 
 /* ---- jitter: how long this CPU is taken away from a spinning thread ---- */
 
+static uint64_t
+thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Wall gaps (the CPU taken away: preemption), then on-CPU gaps: time the
+ * kernel charges to the spinning thread while it does not run its code
+ * (interrupts, IPIs, VM exits). The second kind lands inside any timed
+ * function as on-CPU time (m5's step times). */
 static int
 mode_jitter(void)
 {
     struct hist *h = calloc(1, sizeof(*h));
     uint64_t t0 = mono_ns(), end = t0 + (uint64_t)(o.secs * 1e9);
-    uint64_t prev = t0, now, over50 = 0;
+    uint64_t prev = t0, now, over50 = 0, cover20 = 0, cover50 = 0, cmax = 0;
     while ((now = mono_ns()) < end) {
         if (now - prev > 1000) { /* gaps over 1 us only */
             hist_add(h, now - prev, now);
@@ -2004,9 +2028,20 @@ mode_jitter(void)
         }
         prev = now;
     }
+    end = mono_ns() + (uint64_t)(o.secs * 1e9);
+    uint64_t cprev = thread_cpu_ns(), c;
+    while (mono_ns() < end) {
+        c = thread_cpu_ns();
+        cover20 += c - cprev > 20000;
+        cover50 += c - cprev > 50000;
+        cmax = c - cprev > cmax ? c - cprev : cmax;
+        cprev = c;
+    }
     hist_print("gap_", h);
-    printf("gaps_over_50us=%llu secs=%.1f\n", (unsigned long long)over50,
-           o.secs);
+    printf("gaps_over_50us=%llu secs=%.1f cpu_gaps_over_20us_per_s=%.0f "
+           "cpu_gaps_over_50us_per_s=%.0f cpu_gap_max_us=%.1f\n",
+           (unsigned long long)over50, o.secs, (double)cover20 / o.secs,
+           (double)cover50 / o.secs, (double)cmax / 1000.0);
     free(h);
     return 0;
 }
