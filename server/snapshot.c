@@ -13,7 +13,9 @@
  *
  * Save: engine_scan() lists the keys a batch at a time into `struct batch`
  * (the scan callback must not call into the engine), then engine_peek()
- * pins each one while its bytes are copied into a 4 MiB write buffer.
+ * pins each one while its bytes are copied into a 4 MiB write buffer (the
+ * index bucket of the key SNAP_AHEAD further is hinted to the engine
+ * first, so the look-ups' cache misses overlap).
  * Values of 1 MiB or more are written straight from engine memory. The
  * file is "<path>.tmp-<pid>", fdatasync()ed, rename()d over <path>, and the
  * directory fsync()ed, so <path> is always a whole snapshot: the old one or
@@ -23,16 +25,34 @@
  * SIGTERM from systemd kills it. snapshot_poll_child() reaps it from the
  * tick.
  *
- * Load: the file is read() in 8 MiB blocks (no syscall per entry); an entry
- * that straddles a block is moved to the front and the block refilled, and
- * the buffer grows for an entry larger than itself. The CRC is computed per
- * consumed block, not per entry. The header's key count goes to
- * engine_reserve() (the index is sized once, segments are pre-faulted) and
- * each entry to engine_set(ENGINE_SET_LOAD) (straight into the old
- * generation) unless it expired meanwhile. Loading is incremental:
- * snapshot_load_step() does a byte budget per call, so the server listens,
- * answers INFO (loading:1) and PING, and refuses data commands with -LOADING
- * until it is done.
+ * Load: the file is read() in 512 KiB blocks (no syscall per entry; a
+ * block stays in the L2 cache while it is parsed, summed and copied); an
+ * entry that straddles a block is moved to the front and the block
+ * refilled, and the buffer grows for an entry larger than itself. The
+ * header's key count goes to engine_reserve() (the index is sized once,
+ * segments are pre-faulted) and each entry to engine_set(ENGINE_SET_LOAD)
+ * (straight into the old generation) unless it expired meanwhile.
+ *
+ *   buf: [ consumed, summed | consumed | E E E E E E E E | E E ... ]
+ *          crc_pos -------^      pos -^  hinted: ring --^ ahead
+ *
+ * The index insert is a cache miss or two per key (bucket, overflow
+ * bucket), which stalled the load. hint_ahead() parses the headers of the
+ * next SNAP_AHEAD entries already in the buffer and hands their key
+ * hashes to engine_prefetch(), then the overflow bucket of the entry
+ * SNAP_AHEAD_CHAIN ahead, so the misses of several inserts overlap; the
+ * hash is kept in a ring and given to engine_set_hashed(), so each key is
+ * hashed once (hashing was a quarter of a load of small values). The
+ * CRC is taken every SNAP_CRC_BYTES of consumed entries, while they are
+ * still cached, and runs three crc32 lanes in parallel (crc_lanes()).
+ * Loading is incremental: snapshot_load_step() does a byte budget per
+ * call, so the server listens, answers INFO (loading:1) and PING, and
+ * refuses data commands with -LOADING until it is done.
+ *
+ * Measured (GB=1 tests/bench/restart.sh, 1 KB values, this 2-core VM):
+ * about half of the load is the kernel faulting in segment pages
+ * (MADV_POPULATE_WRITE, ~1 us per 4 KiB page: allocation, zeroing, memcg);
+ * the rest is reading the file, the CRC, hashing and inserting.
  *
  * Invariants: the engine never keeps part of a bad file (any error flushes
  * it); a bad file is renamed aside (policy "empty") or left in place for an
@@ -41,15 +61,19 @@
  * overwrites a good snapshot with a partial one.
  *
  * Cost: parsing and CRC run at several GB/s (CRC-32C uses the SSE4.2
- * instruction when present, slicing-by-8 otherwise); engine_set() dominates.
+ * instruction on three lanes when present, slicing-by-8 otherwise);
+ * engine_set() and the page faults of new segments dominate.
  *
- * Rejected: mmap() of the file (a page fault per 4 KiB, and SIGBUS if the
- * file is truncated under us); a checksum per entry (costs more, and one
- * for the whole file detects the same damage since we refuse the whole
- * file anyway); verifying the checksum before loading (a second pass over
- * the data: the load budget is 0.5 s/GB); writing the entry count in the
- * header (it would have to be patched after the scan, outside the CRC's
- * single forward pass).
+ * Rejected: mmap() of the file (with MAP_POPULATE it was ~3 % faster than
+ * 512 KiB reads, not worth a SIGBUS if the file is truncated under us); an
+ * 8 MiB read buffer (evicted from L2 before it is summed and copied: ~5 %
+ * slower); loading segment images straight into engine segments (would
+ * tie the file to the engine's item layout and segment size); a checksum
+ * per entry (costs more, and one for the whole file detects the same
+ * damage since we refuse the whole file anyway); verifying the checksum
+ * before loading (a second pass over the data: the load budget is
+ * 0.5 s/GB); writing the entry count in the header (it would have to be
+ * patched after the scan, outside the CRC's single forward pass).
  */
 #include "snapshot.h"
 
@@ -77,13 +101,17 @@
 #define SNAP_HAVE_SSE42 1
 #endif
 
-#define SNAP_WBUF_BYTES     (4u << 20)  /* bytes buffered before write() */
-#define SNAP_DIRECT_BYTES   (1u << 20)  /* values this big bypass the buffer */
-#define SNAP_RBUF_BYTES     (8u << 20)  /* bytes read() per refill */
-#define SNAP_SCAN_COUNT     1024        /* index slots per engine_scan() */
-#define SNAP_PROGRESS_BYTES (64u << 20) /* bytes between progress calls */
-#define SNAP_ENTRY_HDR_MAX  31          /* op byte + 3 varints of 10 */
+#define SNAP_WBUF_BYTES     (4u << 20)   /* bytes buffered before write() */
+#define SNAP_DIRECT_BYTES   (1u << 20)   /* values this big bypass the buffer */
+#define SNAP_RBUF_BYTES     (512u << 10) /* bytes read() per refill */
+#define SNAP_CRC_BYTES      (64u << 10)  /* loaded bytes summed at a time */
+#define SNAP_SCAN_COUNT     1024         /* index slots per engine_scan() */
+#define SNAP_PROGRESS_BYTES (64u << 20)  /* bytes between progress calls */
+#define SNAP_ENTRY_HDR_MAX  31           /* op byte + 3 varints of 10 */
 #define SNAP_PATH_MAX       PATH_MAX
+#define SNAP_RING           16 /* look-ahead ring (power of two) */
+#define SNAP_AHEAD          8  /* entries whose index bucket is hinted */
+#define SNAP_AHEAD_CHAIN    4  /* ... whose overflow bucket is hinted */
 
 void (*snapshot_on_progress)(uint64_t done, uint64_t total);
 
@@ -103,8 +131,56 @@ snapshot_strerror(int rc)
 
 /* ---- CRC-32C ---- */
 
+#define CRC_POLY  0x82F63B78u /* Castagnoli, reflected */
+#define CRC_LONG  8192        /* bytes per lane of a long 3-lane block */
+#define CRC_SHORT 256         /* bytes per lane of a short 3-lane block */
+
 static uint32_t crc_table[8][256];
+/* crc_long[k][b]: the CRC register b << 8k advanced over CRC_LONG zero
+ * bytes (crc_shift); crc_short likewise over CRC_SHORT */
+static uint32_t crc_long[4][256], crc_short[4][256];
 static int crc_hw = -1; /* -1: not probed yet */
+
+/* Multiplies the GF(2) 32x32 matrix `m` (column i = image of bit i) by
+ * the vector v. */
+static uint32_t
+gf2_times(const uint32_t m[32], uint32_t v)
+{
+    uint32_t sum = 0;
+    for (int i = 0; v != 0; i++, v >>= 1) {
+        sum ^= (v & 1) ? m[i] : 0;
+    }
+    return sum;
+}
+
+static void
+gf2_square(uint32_t sq[32], const uint32_t m[32])
+{
+    for (int i = 0; i < 32; i++) {
+        sq[i] = gf2_times(m, m[i]);
+    }
+}
+
+/* Fills tab with the operator that advances a CRC register over `len`
+ * zero bytes (len a power of two), split by byte for four look-ups. */
+static void
+crc_zeros_table(uint32_t tab[4][256], size_t len)
+{
+    uint32_t a[32], b[32];
+    a[0] = CRC_POLY; /* one zero bit */
+    for (int i = 1; i < 32; i++) {
+        a[i] = 1u << (i - 1);
+    }
+    for (size_t bits = 1; bits < 8 * len; bits *= 2) {
+        gf2_square(b, a);
+        memcpy(a, b, sizeof(a));
+    }
+    for (uint32_t n = 0; n < 256; n++) {
+        for (int k = 0; k < 4; k++) {
+            tab[k][n] = gf2_times(a, n << (8 * k));
+        }
+    }
+}
 
 static void
 crc_init(void)
@@ -112,7 +188,7 @@ crc_init(void)
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
         for (int k = 0; k < 8; k++) {
-            c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+            c = (c & 1) ? (c >> 1) ^ CRC_POLY : c >> 1;
         }
         crc_table[0][i] = c;
     }
@@ -122,6 +198,8 @@ crc_init(void)
             crc_table[t][i] = (prev >> 8) ^ crc_table[0][prev & 0xff];
         }
     }
+    crc_zeros_table(crc_long, CRC_LONG);
+    crc_zeros_table(crc_short, CRC_SHORT);
 #ifdef SNAP_HAVE_SSE42
     __builtin_cpu_init();
     crc_hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
@@ -151,25 +229,64 @@ crc_soft(uint32_t c, const unsigned char *p, size_t n)
 }
 
 #ifdef SNAP_HAVE_SSE42
+/* Advances register c over the zero bytes `tab` was built for. */
+static inline uint32_t
+crc_shift(const uint32_t tab[4][256], uint32_t c)
+{
+    return tab[0][c & 0xff] ^ tab[1][(c >> 8) & 0xff] ^
+           tab[2][(c >> 16) & 0xff] ^ tab[3][c >> 24];
+}
+
+static inline uint64_t
+load64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/* Three independent lanes of `lane` bytes each, so three crc32
+ * instructions are in flight (latency 3, throughput 1), then joined:
+ * crc(A B) = shift_B(crc(A)) ^ crc_from_0(B). */
+__attribute__((target("sse4.2"))) static uint32_t
+crc_lanes(uint32_t c, const unsigned char **pp, size_t *np, size_t lane,
+          const uint32_t tab[4][256])
+{
+    const unsigned char *p = *pp;
+    size_t n = *np;
+    for (; n >= 3 * lane; n -= 3 * lane, p += 2 * lane) {
+        uint64_t c0 = c, c1 = 0, c2 = 0;
+        for (const unsigned char *end = p + lane; p < end; p += 8) {
+            c0 = _mm_crc32_u64(c0, load64(p));
+            c1 = _mm_crc32_u64(c1, load64(p + lane));
+            c2 = _mm_crc32_u64(c2, load64(p + 2 * lane));
+        }
+        c = crc_shift(tab, (uint32_t)c0) ^ (uint32_t)c1;
+        c = crc_shift(tab, c) ^ (uint32_t)c2;
+    }
+    *pp = p;
+    *np = n;
+    return c;
+}
+
 __attribute__((target("sse4.2"))) static uint32_t
 crc_sse42(uint32_t c, const unsigned char *p, size_t n)
 {
-    uint64_t c64 = c;
     while (n > 0 && ((uintptr_t)p & 7) != 0) {
-        c64 = _mm_crc32_u8((uint32_t)c64, *p++);
+        c = _mm_crc32_u8(c, *p++);
         n--;
     }
-    while (n >= 8) {
-        uint64_t v;
-        memcpy(&v, p, sizeof(v));
-        c64 = _mm_crc32_u64(c64, v);
-        p += 8;
-        n -= 8;
+    c = crc_lanes(c, &p, &n, CRC_LONG, crc_long);
+    c = crc_lanes(c, &p, &n, CRC_SHORT, crc_short);
+    uint64_t c64 = c;
+    for (; n >= 8; n -= 8, p += 8) {
+        c64 = _mm_crc32_u64(c64, load64(p));
     }
+    c = (uint32_t)c64;
     while (n-- > 0) {
-        c64 = _mm_crc32_u8((uint32_t)c64, *p++);
+        c = _mm_crc32_u8(c, *p++);
     }
-    return (uint32_t)c64;
+    return c;
 }
 #endif
 
@@ -446,17 +563,32 @@ write_entry(struct writer *w, const struct engine_item *it)
     w_put(w, it->val, it->vlen);
 }
 
+/* Hints the index bucket of key i of the batch (if any) to the engine. */
+static void
+hint_key(const struct batch *b, size_t i)
+{
+    if (i < b->n) {
+        size_t start = i > 0 ? b->ends[i - 1] : 0;
+        engine_prefetch(engine_key_hash(b->bytes + start, b->ends[i] - start),
+                        false);
+    }
+}
+
 /* Writes the entries of one batch. Returns how many were written. */
 static uint64_t
 write_batch(struct writer *w, const struct batch *b, oh_time now)
 {
     uint64_t count = 0;
     size_t start = 0;
+    for (size_t i = 0; i < SNAP_AHEAD; i++) {
+        hint_key(b, i);
+    }
     for (size_t i = 0; i < b->n && w->err == 0; i++) {
         struct engine_item it;
         const char *key = b->bytes + start;
         size_t klen = b->ends[i] - start;
         start = b->ends[i];
+        hint_key(b, i + SNAP_AHEAD);
         if (engine_peek(key, klen, now, &it) == 1) {
             write_entry(w, &it);
             engine_release(&it);
@@ -606,6 +738,12 @@ struct loader {
     uint64_t size; /* file size */
     bool eof;
     uint64_t entries; /* parsed, whatever became of them */
+    /* look-ahead (hint_ahead): the next nahead entries from pos were
+     * hinted; their hashes are ring[head..], the next to hint is at file
+     * offset `ahead` */
+    uint64_t ring[SNAP_RING];
+    unsigned head, nahead;
+    uint64_t ahead;
     uint64_t next_progress;
     oh_time started;
     struct snapshot_result res;
@@ -765,20 +903,101 @@ read_trailer(struct loader *l)
     return rc;
 }
 
+/* The header of one entry record, parsed from [p, end). */
+struct rec {
+    uint64_t klen, vlen, exp;
+    size_t hdr;   /* bytes of op byte and varints */
+    size_t total; /* bytes of the whole record */
+};
+
+/* Stores the entry whose key and value start at p, unless it expired.
+ * The entry at pos was hinted: its hash heads the ring. */
 static void
-store_entry(struct loader *l, const unsigned char *p, uint64_t klen,
-            uint64_t vlen, oh_time exp, oh_time now)
+store_entry(struct loader *l, const unsigned char *p, const struct rec *r,
+            oh_time now)
 {
+    oh_time exp = (oh_time)r->exp;
     if (exp != OH_TIME_NONE && exp <= now) {
         l->res.expired++;
         return;
     }
-    int rc = engine_set((const char *)p, klen, (const char *)p + klen, vlen,
-                        exp, ENGINE_SET_LOAD, now);
+    const char *key = (const char *)p;
+    uint64_t hash =
+        l->nahead > 0 ? l->ring[l->head] : engine_key_hash(key, r->klen);
+    int rc = engine_set_hashed(hash, key, r->klen, key + r->klen, r->vlen, exp,
+                               ENGINE_SET_LOAD, now);
     if (rc == 1) {
         l->res.keys++;
     } else {
         l->res.rejected++;
+    }
+}
+
+/* Parses the entry header at p. Returns 0, SNAPSHOT_TRUNCATED if the
+ * bytes end first, or SNAPSHOT_CORRUPT. */
+static int
+parse_rec(const unsigned char *p, const unsigned char *end, struct rec *r)
+{
+    const unsigned char *q = p + 1;
+    int rc;
+    if ((rc = get_varint(&q, end, &r->klen)) != 0 ||
+        (rc = get_varint(&q, end, &r->vlen)) != 0 ||
+        (rc = get_varint(&q, end, &r->exp)) != 0) {
+        return rc == -1 ? SNAPSHOT_TRUNCATED : SNAPSHOT_CORRUPT;
+    }
+    if (r->klen > SNAPSHOT_LEN_MAX || r->vlen > SNAPSHOT_LEN_MAX ||
+        r->exp > INT64_MAX) {
+        return SNAPSHOT_CORRUPT;
+    }
+    r->hdr = (size_t)(q - p);
+    r->total = r->hdr + (size_t)r->klen + (size_t)r->vlen;
+    return 0;
+}
+
+/* Hints the index buckets of the next entries already in the buffer to
+ * the engine, SNAP_AHEAD entries ahead (their cache misses then overlap
+ * instead of stalling each insert), and the overflow buckets of the entry
+ * SNAP_AHEAD_CHAIN ahead. Reads only whole keys within buf[pos..len). */
+static void
+hint_ahead(struct loader *l)
+{
+    if (l->nahead == 0) {
+        l->ahead = l->base + l->pos;
+    }
+    const unsigned char *end = l->buf + l->len;
+    while (l->nahead < SNAP_AHEAD && l->ahead < l->base + l->len) {
+        const unsigned char *p = l->buf + (l->ahead - l->base);
+        struct rec r;
+        if (*p != SNAPSHOT_OP_ENTRY || parse_rec(p, end, &r) != 0 ||
+            (size_t)(end - p) < r.hdr + r.klen) {
+            break; /* the trailer, a bad record or the buffer's end */
+        }
+        uint64_t h = engine_key_hash((const char *)p + r.hdr, r.klen);
+        engine_prefetch(h, false);
+        l->ring[(l->head + l->nahead) % SNAP_RING] = h;
+        l->nahead++;
+        l->ahead += r.total;
+    }
+    if (l->nahead > SNAP_AHEAD_CHAIN) {
+        engine_prefetch(l->ring[(l->head + SNAP_AHEAD_CHAIN) % SNAP_RING],
+                        true);
+    }
+}
+
+/* Moves past the record just loaded (total bytes). */
+static void
+consume(struct loader *l, size_t total)
+{
+    l->pos += total;
+    l->entries++;
+    if (l->pos - l->crc_pos >= SNAP_CRC_BYTES) { /* while still cached */
+        l->crc =
+            snapshot_crc32c(l->crc, l->buf + l->crc_pos, l->pos - l->crc_pos);
+        l->crc_pos = l->pos;
+    }
+    if (l->nahead > 0) {
+        l->nahead--;
+        l->head = (l->head + 1) % SNAP_RING;
     }
 }
 
@@ -800,27 +1019,19 @@ load_one(struct loader *l, oh_time now)
     if (l->buf[l->pos] != SNAPSHOT_OP_ENTRY) {
         return SNAPSHOT_CORRUPT;
     }
-    const unsigned char *p = l->buf + l->pos + 1, *end = l->buf + l->len;
-    uint64_t klen, vlen, exp;
-    if ((rc = get_varint(&p, end, &klen)) != 0 ||
-        (rc = get_varint(&p, end, &vlen)) != 0 ||
-        (rc = get_varint(&p, end, &exp)) != 0) {
-        return rc == -1 ? SNAPSHOT_TRUNCATED : SNAPSHOT_CORRUPT;
-    }
-    if (klen > SNAPSHOT_LEN_MAX || vlen > SNAPSHOT_LEN_MAX || exp > INT64_MAX) {
-        return SNAPSHOT_CORRUPT;
-    }
-    size_t hdr = (size_t)(p - (l->buf + l->pos));
-    size_t total = hdr + (size_t)klen + (size_t)vlen;
-    if ((rc = fill(l, total)) != 0) {
+    struct rec r;
+    if ((rc = parse_rec(l->buf + l->pos, l->buf + l->len, &r)) != 0) {
         return rc;
     }
-    if (l->len - l->pos < total) {
+    if ((rc = fill(l, r.total)) != 0) {
+        return rc;
+    }
+    if (l->len - l->pos < r.total) {
         return SNAPSHOT_TRUNCATED;
     }
-    store_entry(l, l->buf + l->pos + hdr, klen, vlen, (oh_time)exp, now);
-    l->pos += total;
-    l->entries++;
+    hint_ahead(l);
+    store_entry(l, l->buf + l->pos + r.hdr, &r, now);
+    consume(l, r.total);
     return 1;
 }
 

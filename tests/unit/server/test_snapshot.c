@@ -177,6 +177,51 @@ test_snapshot_crc32c_known_vectors(void **state)
     }
 }
 
+/* Bit-at-a-time CRC-32C: the definition the fast paths must match. */
+static uint32_t
+crc32c_bitwise(uint32_t crc, const unsigned char *p, size_t n)
+{
+    uint32_t c = ~crc;
+    while (n-- > 0) {
+        c ^= *p++;
+        for (int k = 0; k < 8; k++) {
+            c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        }
+    }
+    return ~c;
+}
+
+/* Lengths around the 3-lane block sizes (3 x 256 and 3 x 8192 bytes), at
+ * every alignment, from a running CRC, and split at odd places. */
+static void
+test_snapshot_crc32c_long_buffers(void **state)
+{
+    (void)state;
+    enum { N = 3 * 8192 * 2 + 777 };
+    unsigned char *buf = malloc(N + 8);
+    assert_non_null(buf);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < N + 8; i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (unsigned char)(x >> 16);
+    }
+    const size_t lens[] = {767,   768,         769, 3 * 256 + 8, 24575, 24576,
+                           24577, 24576 + 768, N};
+    for (size_t a = 0; a < 8; a++) {
+        for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+            uint32_t seed = (uint32_t)(a * 0x9E3779B9u + i);
+            assert_int_equal(snapshot_crc32c(seed, buf + a, lens[i]),
+                             crc32c_bitwise(seed, buf + a, lens[i]));
+        }
+    }
+    uint32_t whole = crc32c_bitwise(0, buf, N);
+    for (size_t cut = 1; cut < N; cut += 4099) {
+        uint32_t c = snapshot_crc32c(0, buf, cut);
+        assert_int_equal(snapshot_crc32c(c, buf + cut, N - cut), whole);
+    }
+    free(buf);
+}
+
 static void
 test_snapshot_round_trip(void **state)
 {
@@ -475,6 +520,7 @@ main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_snapshot_crc32c_known_vectors),
+        T(test_snapshot_crc32c_long_buffers),
         T(test_snapshot_round_trip),
         T(test_snapshot_edge_entries),
         T(test_snapshot_drops_entries_expired_meanwhile),
