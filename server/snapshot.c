@@ -841,6 +841,7 @@ read_header(struct loader *l)
      * harmless) and turns on the engine's load mode until loader_close */
     uint64_t hint = get_le(h + 24, 8);
     (void)engine_reserve(hint < l->size / 4 ? hint : l->size / 4);
+    engine_reserve_bytes(l->size); /* fault segments in on another core */
     return 0;
 }
 

@@ -411,6 +411,18 @@ engine_reserve(uint64_t keys)
 }
 
 void
+engine_reserve_bytes(uint64_t bytes)
+{
+    if (!eng.ready) {
+        return;
+    }
+    if (eng.maxmemory != 0 && bytes > eng.maxmemory) {
+        bytes = eng.maxmemory; /* no more can be taken */
+    }
+    (void)seg_prefault_ahead(bytes);
+}
+
+void
 engine_prefetch(uint64_t hash, bool chain)
 {
     if (eng.ready) {

@@ -81,6 +81,10 @@ int engine_set(const char *key, size_t klen, const char *val, size_t vlen,
  * than a fault per page). engine_reserve(0) ends the load mode. Returns 0
  * or OH_NOMEM (the engine stays usable; it grows as usual). */
 int engine_reserve(uint64_t keys);
+/* In load mode (after engine_reserve(keys > 0)): about `bytes` of entries
+ * are coming; a second thread faults their segments in ahead of the
+ * inserts. engine_reserve(0) stops it. */
+void engine_reserve_bytes(uint64_t bytes);
 /* Returns the hash of `key` that engine_prefetch() and
  * engine_set_hashed() take. */
 uint64_t engine_key_hash(const char *key, size_t klen);

@@ -133,5 +133,11 @@ bool seg_large_reap_pending(void);
 /* Asks seg_borrow() to pre-fault the pages of the segments it hands out
  * (bulk loads: one madvise per segment instead of a fault per page). */
 void seg_set_populate(bool on);
+/* During a bulk load of about `bytes` of segments: a second thread faults
+ * in the fresh segments the load will take next, so the loader's own
+ * borrows find their pages present. 0 (or seg_set_populate(false)) stops
+ * it and gives back what it faulted in for segments never taken. Returns 0,
+ * or -1 if no thread could start (the load faults as before). */
+int seg_prefault_ahead(uint64_t bytes);
 /* Returns the bytes of all linked large values, headers included. */
 uint64_t seg_large_bytes(void);

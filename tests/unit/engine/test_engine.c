@@ -77,6 +77,36 @@ has(const char *k, const char *v, oh_time now)
     return ok ? 1 : -1;
 }
 
+/* A bulk load with the pre-faulting thread: every entry is stored and
+ * readable, and stopping it (engine_reserve(0)) or tearing the engine down
+ * while it runs is clean (ASan and valgrind runs of this test check). */
+static void
+test_engine_load_prefault_ahead(void **state)
+{
+    (void)state;
+    char k[32], v[200];
+    memset(v, 'v', sizeof(v));
+    assert_int_equal(engine_reserve(20000), 0);
+    engine_reserve_bytes(64ull << 20); /* more than the load takes */
+    for (int i = 0; i < 20000; i++) {
+        int n = snprintf(k, sizeof(k), "load:%d", i);
+        assert_int_equal(
+            engine_set(k, (size_t)n, v, sizeof(v), 0, ENGINE_SET_LOAD, T0), 1);
+    }
+    engine_reserve(0); /* joins the thread, gives back untaken pages */
+    assert_int_equal(engine_count(), 20000);
+    for (int i = 0; i < 20000; i += 97) {
+        int n = snprintf(k, sizeof(k), "load:%d", i);
+        struct engine_item it;
+        assert_int_equal(engine_get(k, (size_t)n, T0, &it), 1);
+        assert_int_equal(it.vlen, sizeof(v));
+        engine_release(&it);
+    }
+    /* a load cut short: the teardown stops a running thread */
+    assert_int_equal(engine_reserve(1000), 0);
+    engine_reserve_bytes(256ull << 20);
+}
+
 static void
 test_engine_set_get(void **state)
 {
@@ -897,6 +927,7 @@ main(void)
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_nolimit, teardown)
         T(test_engine_set_get),
+        T(test_engine_load_prefault_ahead),
         T(test_engine_set_flags),
         T(test_engine_expiry_exact),
         T(test_engine_expire_persist),
