@@ -594,6 +594,46 @@ protocol_error(struct conn *c)
     conn_close_after_reply(c);
 }
 
+/* Requests looked at ahead; arguments the look-ahead parse takes (enough
+ * for GET/SET/EXPIRE forms: a longer request ends the look-ahead); fewer
+ * bytes pending than LOOKAHEAD_MIN_BYTES cannot hold two such requests. */
+#define LOOKAHEAD_REQS      16
+#define LOOKAHEAD_ARGS      8
+#define LOOKAHEAD_MIN_BYTES 40
+
+/* Looks at the complete requests ahead in the input buffer and has the
+ * engine prefetch their keys (argument 1): first the index buckets of all,
+ * then the entries those point at, so that a pipeline's lookups overlap
+ * their cache misses instead of waiting for each. Returns how many
+ * requests it looked at (0 if fewer than two: nothing to overlap). */
+static size_t
+prefetch_ahead(struct conn *c, const struct resp_limits *lim)
+{
+    struct resp_parser ps;
+    struct resp_arg a[LOOKAHEAD_ARGS];
+    uint64_t hash[LOOKAHEAD_REQS];
+    size_t pos = c->ipos, seen = 0, n = 0;
+    resp_parser_reset(&ps);
+    while (seen < LOOKAHEAD_REQS && pos < c->ilen) {
+        int rc = resp_parse_request(&ps, c->ibuf + pos, c->ilen - pos, a,
+                                    LOOKAHEAD_ARGS, lim);
+        if (rc <= 0) {
+            break; /* incomplete, long or malformed: the main loop decides */
+        }
+        if (ps.nargs >= 2) {
+            hash[n] = engine_key_hash(c->ibuf + pos + a[1].off, a[1].len);
+            engine_prefetch(hash[n++], false);
+        }
+        seen++;
+        pos += (size_t)rc;
+        resp_parser_reset(&ps);
+    }
+    for (size_t i = 0; n >= 2 && i < n; i++) {
+        engine_prefetch_entry(hash[i]);
+    }
+    return seen >= 2 ? seen : 0;
+}
+
 /* Parses and runs every complete request in the input buffer. */
 static void
 process_input(struct conn *c)
@@ -603,7 +643,12 @@ process_input(struct conn *c)
         .max_bulk = (long long)cfg.proto_max_bulk_len,
         .max_inline = RESP_MAX_INLINE,
     };
+    size_t prefetched = 0; /* requests ahead whose keys were prefetched */
     while (!c->close_now && !c->closing && c->ipos < c->ilen) {
+        if (prefetched == 0 && c->parser.pos == 0 &&
+            c->ilen - c->ipos > LOOKAHEAD_MIN_BYTES) {
+            prefetched = prefetch_ahead(c, &lim);
+        }
         char *req = c->ibuf + c->ipos;
         size_t avail = c->ilen - c->ipos;
         if (c->parser.need > avail) {
@@ -631,6 +676,7 @@ process_input(struct conn *c)
             run_request(c, req, nargs); /* still in ibuf: CLIENT LIST qbuf */
         }
         c->ipos += (size_t)rc;
+        prefetched -= prefetched > 0;
     }
     if (c->ipos == c->ilen) {
         c->ipos = c->ilen = 0;

@@ -423,6 +423,14 @@ engine_reserve_bytes(uint64_t bytes)
 }
 
 void
+engine_prefetch_entry(uint64_t hash)
+{
+    if (eng.ready) {
+        index_prefetch_items(hash);
+    }
+}
+
+void
 engine_prefetch(uint64_t hash, bool chain)
 {
     if (eng.ready) {

@@ -99,6 +99,10 @@ int engine_set_hashed(uint64_t hash, const char *key, size_t klen,
  * bucket: hint that a few keys after the first). Changes nothing. A bulk
  * load hints a few keys ahead so their cache misses overlap. */
 void engine_prefetch(uint64_t hash, bool chain);
+/* Hints further: starts fetching the entries the key's bucket points at.
+ * Call it after engine_prefetch() of a batch of keys (a pipeline's next
+ * requests), when their buckets are likely cached. Changes nothing. */
+void engine_prefetch_entry(uint64_t hash);
 /* Removes `key`. Returns 1 if it was present (and unexpired), else 0. */
 int engine_del(const char *key, size_t klen, oh_time now);
 /* Sets the absolute expiry of a present key (OH_TIME_NONE: persist).

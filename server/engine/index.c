@@ -624,6 +624,21 @@ index_prefetch(uint64_t hash, bool chain)
     }
 }
 
+void
+index_prefetch_items(uint64_t hash)
+{
+    uint64_t tag = index_tag(hash);
+    for (int t = 0; t < 2; t++) {
+        const struct bucket *b = bucket_at(t, hash & ix.t[t].mask);
+        for (int i = 0; b != NULL && i < BUCKET_SLOTS; i++) {
+            uint64_t s = b->slot[i];
+            if (s != 0 && !slot_is_ghost(s) && slot_tag(s) == tag) {
+                __builtin_prefetch(index_slot_item(s));
+            }
+        }
+    }
+}
+
 /* ---- lookup and insert ---- */
 
 static bool

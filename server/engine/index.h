@@ -127,6 +127,10 @@ uint64_t index_hash(const char *key, size_t klen);
  * `chain`, also its first overflow bucket: call that a few keys after the
  * first hint, once the head is likely cached. Changes nothing. */
 void index_prefetch(uint64_t hash, bool chain);
+/* Starts fetching the items that the head bucket's slots with the tag of
+ * `hash` point at: call it once that bucket is likely cached (after
+ * index_prefetch() for a few other keys). Changes nothing. */
+void index_prefetch_items(uint64_t hash);
 
 /* Finds the live slot of key. Returns a pointer to it (valid until the next
  * index call that inserts or steps) or NULL. If ghost is not NULL, sets
