@@ -46,6 +46,8 @@ static struct listener listeners[EV_LISTENERS_MAX];
 static int nlisteners;
 static int bound_port;
 static struct event *tick_ev, *step_ev, *sig_term_ev, *sig_int_ev, *sig_hup_ev;
+static struct event *soon_ev; /* ev_call_soon() */
+static void (*soon_fn)(void);
 static int step_slices; /* slices run since the last tick */
 static oh_time now_ms;
 static uint64_t start_us;
@@ -134,6 +136,25 @@ on_step(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+on_soon(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    void (*fn)(void) = soon_fn;
+    soon_fn = NULL;
+    if (fn != NULL) {
+        fn();
+    }
+}
+
+void
+ev_call_soon(void (*fn)(void))
+{
+    static const struct timeval zero = {0, 0};
+    soon_fn = fn;
+    event_add(soon_ev, &zero);
+}
+
+static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what, (void)arg;
@@ -186,6 +207,7 @@ ev_setup(void)
     signal(SIGPIPE, SIG_IGN);
     tick_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
     step_ev = evtimer_new(base, on_step, NULL);
+    soon_ev = evtimer_new(base, on_soon, NULL);
     sig_term_ev = evsignal_new(base, SIGTERM, on_stop_signal, NULL);
     sig_int_ev = evsignal_new(base, SIGINT, on_stop_signal, NULL);
     sig_hup_ev = evsignal_new(base, SIGHUP, on_hup, NULL);
@@ -213,8 +235,8 @@ ev_teardown(void)
         return;
     }
     ev_close_listeners();
-    struct event **evs[] = {&tick_ev, &step_ev, &sig_term_ev, &sig_int_ev,
-                            &sig_hup_ev};
+    struct event **evs[] = {&tick_ev,     &step_ev,    &soon_ev,
+                            &sig_term_ev, &sig_int_ev, &sig_hup_ev};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
         if (*evs[i] != NULL) {
             event_free(*evs[i]);

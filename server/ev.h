@@ -45,3 +45,8 @@ extern void (*ev_on_reload)(void);
 /* Called at the end of every tick with the tick's time: service work
  * (watchdog, snapshots, the start-up load). Set by main.c; NULL: none. */
 extern void (*ev_on_tick)(oh_time now);
+/* Calls fn once from the loop as soon as it has polled the sockets (a
+ * zero-delay timer): long work in slices, e.g. the start-up load, runs
+ * back to back while clients are still served between slices. One pending
+ * call at a time: a second replaces the first. */
+void ev_call_soon(void (*fn)(void));

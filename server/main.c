@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #define MAIN_LOAD_STEP_BYTES (1u << 20) /* snapshot bytes per load step */
-#define MAIN_LOAD_SLICE_US   100000     /* µs of loading per tick */
+#define MAIN_LOAD_SLICE_US   20000      /* µs of loading per slice */
 #define MAIN_EXTEND_US       30000000   /* µs asked of systemd per progress */
 #define MAIN_FLUSH_MS        2000       /* ms to finish replies at shutdown */
 
@@ -167,16 +167,25 @@ load_slice(oh_time now)
     }
 }
 
-/* Every tick: the watchdog, background saves, the start-up load. */
+/* The start-up load's slices run back to back (ev_call_soon), each after
+ * the loop has polled the sockets, rather than one per tick: waiting for
+ * the next tick after each 100 ms slice added ~15 % to a restart. */
+static void
+load_next(void)
+{
+    load_slice(ev_clock_update());
+    if (snapshot_loading()) {
+        ev_call_soon(load_next);
+    }
+}
+
+/* Every tick: the watchdog, background saves. */
 static void
 on_tick(oh_time now)
 {
     notify_watchdog_tick(ev_monotonic_us());
     cmd_info_sample();
     snapshot_cron(now);
-    if (snapshot_loading()) {
-        load_slice(now);
-    }
 }
 
 /* Starts loading the snapshot; says "ready" now if there is none. Returns
@@ -191,6 +200,7 @@ start_loading(void)
     }
     if (snapshot_loading()) {
         notify_status("Loading the snapshot %s", snapshot_file());
+        ev_call_soon(load_next);
     } else {
         serving();
     }
