@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/support/guard.h"
+
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -23,42 +25,20 @@
 
 #define MAX_INLINE ((size_t)RESP_MAX_INLINE) /* bytes, as a size_t */
 
-/* ---- guard page ---- */
-
-#define GUARD_ROOM ((size_t)1 << 20) /* bytes usable in front of the guard */
-
-static char *guard_map;   /* GUARD_ROOM bytes, then one PROT_NONE page */
-static size_t guard_page; /* bytes per page */
+/* ---- guard page (tests/support/guard.h) ---- */
 
 static int
 group_setup(void **state)
 {
     (void)state;
-    guard_page = (size_t)sysconf(_SC_PAGESIZE);
-    guard_map = mmap(NULL, GUARD_ROOM + guard_page, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (guard_map == MAP_FAILED) {
-        return -1;
-    }
-    return mprotect(guard_map + GUARD_ROOM, guard_page, PROT_NONE);
+    return guard_setup();
 }
 
 static int
 group_teardown(void **state)
 {
     (void)state;
-    return munmap(guard_map, GUARD_ROOM + guard_page);
-}
-
-/* Copies src[0..n) so that it ends at the guard page; returns the copy. */
-static char *
-guard_put(const char *src, size_t n)
-{
-    char *dst = guard_map + GUARD_ROOM - n;
-
-    assert_true(n <= GUARD_ROOM);
-    memcpy(dst, src, n);
-    return dst;
+    return guard_teardown();
 }
 
 /* ---- helpers ---- */

@@ -14,50 +14,31 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/support/guard.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define GUARD_ROOM  ((size_t)1 << 20) /* bytes usable in front of the guard */
 #define FUZZ_ROUNDS 20000             /* mutated payloads per base payload */
 #define MAX_LEN     ((size_t)1 << 20) /* max_len given to the decoder */
 
-/* ---- guard page ---- */
-
-static char *guard_map;   /* GUARD_ROOM bytes, then one PROT_NONE page */
-static size_t guard_page; /* bytes per page */
+/* ---- guard page (tests/support/guard.h) ---- */
 
 static int
 group_setup(void **state)
 {
     (void)state;
-    guard_page = (size_t)sysconf(_SC_PAGESIZE);
-    guard_map = mmap(NULL, GUARD_ROOM + guard_page, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (guard_map == MAP_FAILED) {
-        return -1;
-    }
-    return mprotect(guard_map + GUARD_ROOM, guard_page, PROT_NONE);
+    return guard_setup();
 }
 
 static int
 group_teardown(void **state)
 {
     (void)state;
-    return munmap(guard_map, GUARD_ROOM + guard_page);
-}
-
-/* Copies src[0..n) so that it ends at the guard page; returns the copy. */
-static char *
-guard_put(const void *src, size_t n)
-{
-    char *dst = guard_map + GUARD_ROOM - n;
-
-    assert_true(n <= GUARD_ROOM);
-    memmove(dst, src, n);
-    return dst;
+    return guard_teardown();
 }
 
 /* ---- helpers ---- */
