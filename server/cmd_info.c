@@ -452,36 +452,11 @@ memory_purge(struct conn *c, const struct cmd_req *r)
     reply_ok(c);
 }
 
-/* A growing text buffer for jemalloc's statistics writer. */
-struct text_buf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
+/* jemalloc's statistics writer appends to a struct text. */
 static void
-text_buf_append(void *arg, const char *s)
+text_append(void *arg, const char *s)
 {
-    struct text_buf *b = arg;
-    size_t n = strlen(s);
-    if (b->failed) {
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->cap != 0 ? b->cap : 16384);
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n + 1);
-    b->len += n;
+    text_printf(arg, "%s", s);
 }
 
 /* MEMORY MALLOC-STATS: jemalloc's own report, as text. */
@@ -489,14 +464,10 @@ static void
 memory_malloc_stats(struct conn *c, const struct cmd_req *r)
 {
     (void)r;
-    struct text_buf b = {NULL, 0, 0, false};
-    malloc_stats_print(text_buf_append, &b, NULL);
-    if (b.failed || b.p == NULL) {
-        reply_error(c, "OOM not enough memory for the allocator's report");
-    } else {
-        reply_verbatim(c, b.p, b.len);
-    }
-    free(b.p);
+    struct text t = {NULL, 0, 0};
+    malloc_stats_print(text_append, &t, NULL);
+    reply_verbatim(c, t.p != NULL ? t.p : "", t.len);
+    free(t.p);
 }
 
 static void
