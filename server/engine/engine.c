@@ -61,8 +61,11 @@
 #define STEP_REAL_PCT       60  /* share of budget_us the real deadline gives */
 #define RESERVE_ENTRY_MIN   32 /* bytes: no entry is smaller (engine_reserve) */
 /* the pool keeps 2 + 1/POOL_KEEP_DIV of the segments in use resident (a
- * new segment then takes no page fault); the rest goes back to the OS */
+ * new segment then takes no page fault); the rest goes back to the OS, and
+ * all of it once no segment was borrowed for POOL_IDLE_MS (writes then
+ * pre-fault their segments ahead, as after any trim) */
 #define POOL_KEEP_DIV       256
+#define POOL_IDLE_MS        1000
 
 static struct {
     uint64_t stale_base, passes_base; /* index counters at the last reset */
@@ -175,7 +178,7 @@ find_hashed(const char *key, size_t klen, uint64_t hash, oh_time now,
         return NULL;
     }
     struct seg *s = seg_at(slot_seg(*slot));
-    item_parse(s->mem + slot_off(*slot), s->base, v);
+    item_parse(s->mem + slot_off(*slot), &s->bases, v);
     if (item_expired(v->expire_at, now)) {
         INCR(&eng.m, engine_expired);
         gen_kill(slot, false);
@@ -268,6 +271,7 @@ static int
 prepare_large(struct gen_put *it, oh_time now)
 {
     it->large = NULL;
+    /* ABS64 is the widest expiry field: the answer holds in any segment */
     if (item_size(it->klen, it->vlen, ITEM_EXP_ABS64, false) <=
         eng.inline_max) {
         return 0;
@@ -483,12 +487,11 @@ engine_expire(const char *key, size_t klen, oh_time expire_at, oh_time now)
     }
     uint32_t id = slot_seg(*slot);
     struct seg *s = seg_at(id);
-    unsigned mode = v.flags & ITEM_EXP_MASK;
-    bool in_place = item_exp_fits(mode, expire_at, s->base);
+    bool in_place = item_exp_fits(v.exp_mode, expire_at, &s->bases);
     if (!in_place) {
         return rewrite_expiry(*slot, &v, expire_at, now);
     }
-    item_exp_put(v.exp_field, mode, expire_at, s->base);
+    item_exp_put(v.exp_field, v.exp_mode, expire_at, &s->bases);
     gen_expiry_changed(id, v.expire_at, expire_at);
     return 1;
 }
@@ -557,7 +560,7 @@ scan_visit(void *arg, uint64_t *slot)
     struct scan_ctx *c = arg;
     struct seg *s = seg_at(slot_seg(*slot));
     struct item_view v;
-    item_parse(s->mem + slot_off(*slot), s->base, &v);
+    item_parse(s->mem + slot_off(*slot), &s->bases, &v);
     if (!item_expired(v.expire_at, c->now)) {
         c->fn(c->arg, v.key, v.klen, v.expire_at);
     }
@@ -580,7 +583,7 @@ random_accept(void *arg, uint64_t *slot)
     const oh_time *now = arg;
     struct seg *s = seg_at(slot_seg(*slot));
     struct item_view v;
-    item_parse(s->mem + slot_off(*slot), s->base, &v);
+    item_parse(s->mem + slot_off(*slot), &s->bases, &v);
     return !item_expired(v.expire_at, *now);
 }
 
@@ -596,7 +599,7 @@ engine_random(oh_time now, uint64_t seed, struct engine_item *out)
     }
     struct seg *s = seg_at(slot_seg(*slot));
     struct item_view v;
-    item_parse(s->mem + slot_off(*slot), s->base, &v);
+    item_parse(s->mem + slot_off(*slot), &s->bases, &v);
     fill_view(*slot, &v, out);
     return 1;
 }
@@ -621,6 +624,16 @@ step_pool(uint32_t keep, int64_t *budget)
     bool more = index_release(budget) || seg_free() > keep;
     gen_prefault(budget);
     return more;
+}
+
+/* Pool segments kept resident: none once writes have paused. */
+static uint32_t
+pool_keep(oh_time now)
+{
+    if (now - seg_last_borrow() >= POOL_IDLE_MS) {
+        return 0;
+    }
+    return 2 + seg_used() / POOL_KEEP_DIV;
 }
 
 /* Records a step's time: measured by the installed clock, else the
@@ -649,13 +662,23 @@ engine_step(oh_time now, unsigned budget_us)
                     (budget_dl.active ? STEP_FILL_CLOCK_PCT : STEP_FILL_PCT);
     int64_t budget = start;
     /* one madvise first: busy steps must not starve the pool's trimming */
-    uint32_t keep = 2 + seg_used() / POOL_KEEP_DIV;
+    uint32_t keep = pool_keep(now);
     budget -= (int64_t)seg_trim(keep, 1) * TRIM_NS;
+    /* and one dead index chunk: a load's copy backlog kept ~3 MB of them
+     * for ~2 s */
+    int64_t chunk = 1;
+    index_release(&chunk);
+    budget -= 1 - chunk;
     index_set_live(eng.count);
     /* a resize gives memory back or keeps lookups short: it goes first,
-     * with a share of the estimated budget and of the time */
-    unsigned pct =
-        index_rehashing() || index_shrink_due() ? 25 : 100 / STEP_INDEX_SHARE;
+     * with a share of the estimated budget and of the time; but a shrink,
+     * whose memory comes back only at its end (it first adds a table),
+     * keeps the usual share while expiry, which frees a segment at a time,
+     * has due work */
+    bool resize =
+        index_growing() ||
+        ((index_rehashing() || index_shrink_due()) && !expire_pending(now));
+    unsigned pct = resize ? 25 : 100 / STEP_INDEX_SHARE;
     int64_t share = budget * pct / 100, share0 = share;
     uint64_t saved = budget_share(pct);
     bool more = index_step(&share);

@@ -50,7 +50,12 @@
  * Cost and budget: finding work is O(1) (heap top) plus O(log segments)
  * per re-key; a sweep charges SWEEP_ITEM_NS per item parsed and
  * SWEEP_KILL_NS per expired item looked up, against the caller's budget,
- * and resumes at its cursor on the next step. On the server it also stops
+ * and resumes at its cursor on the next step. It parses SWEEP_AHEAD items
+ * ahead of its cursor and prefetches the index buckets of the expired
+ * ones, so a kill rarely waits for a bucket (the index is larger than the
+ * cache when it matters). While expiry has due work, an index shrink keeps
+ * its usual share of a step (engine.c): a shrink frees its memory only at
+ * its end, expiry a segment at a time. On the server it also stops
  * at the step's real deadline (budget.c): the loops ask budget_left()
  * before each unit, a sweep every SWEEP_CLOCK_EVERY items (a parse is
  * ~30 ns, a clock read ~20).
@@ -83,6 +88,7 @@
 #define HEAP_NS          60   /* per heap operation */
 #define CAND_MAX         256  /* compaction candidates queued */
 #define SWEEP_CLOCK_EVERY 4   /* items a sweep parses per clock read */
+#define SWEEP_AHEAD      8    /* items a sweep parses (and prefetches) ahead */
 #define SWEEPQ_MAX       1024 /* due segments queued for a sweep */
 #define EXP_NEVER        INT64_MAX
 /* clang-format on */
@@ -93,6 +99,12 @@ struct sweep {
     uint32_t end;     /* write position when the sweep started */
     oh_time min_next; /* least unexpired expiry seen (or noted) */
     bool lead;        /* still in the leading run of dead items */
+    /* look-ahead: the items [off, ahead) were parsed ahead, the index
+     * buckets of the expired ones prefetched; hash[i % SWEEP_AHEAD] is the
+     * hash of the i-th of them (0: not expired at the time) */
+    uint32_t ahead;
+    unsigned nahead, first;
+    uint64_t hash[SWEEP_AHEAD];
 };
 
 static struct {
@@ -434,12 +446,13 @@ sweep_start(oh_time now, int64_t *budget)
     return false;
 }
 
-/* Removes the item at `off` of segment id from the index if it is live. */
+/* Removes the item at `off` of segment id (key hash `hash`) from the
+ * index if it is live. */
 static int64_t
-kill_expired(uint32_t id, uint32_t off, const struct item_view *v)
+kill_expired(uint32_t id, uint32_t off, const struct item_view *v,
+             uint64_t hash)
 {
-    uint64_t *slot =
-        index_lookup(v->key, v->klen, index_hash(v->key, v->klen), NULL);
+    uint64_t *slot = index_lookup(v->key, v->klen, hash, NULL);
     if (slot != NULL && slot_seg(*slot) == id && slot_off(*slot) == off) {
         INCR(&eng.m, engine_expired);
         INCR(&eng.m, engine_expired_swept);
@@ -448,12 +461,49 @@ kill_expired(uint32_t id, uint32_t off, const struct item_view *v)
     return SWEEP_KILL_NS;
 }
 
+/* Parses ahead of the sweep's cursor up to SWEEP_AHEAD items and starts
+ * fetching the index buckets of the expired ones, so the kills a few items
+ * later find them cached (a bucket miss was most of a kill's cost). */
+static void
+sweep_look_ahead(struct sweep *sw, const struct seg *s, oh_time now)
+{
+    while (sw->nahead < SWEEP_AHEAD && sw->ahead < sw->end) {
+        struct item_view v;
+        item_parse(s->mem + sw->ahead, &s->bases, &v);
+        uint64_t h = 0;
+        if (item_expired(v.expire_at, now)) {
+            h = index_hash(v.key, v.klen);
+            index_prefetch(h, false);
+        }
+        sw->hash[(sw->first + sw->nahead) % SWEEP_AHEAD] = h;
+        sw->nahead++;
+        sw->ahead += v.total;
+    }
+}
+
+/* The hash of the key at the cursor (parsed ahead), consumed. */
+static uint64_t
+sweep_take_hash(struct sweep *sw, const struct item_view *v)
+{
+    uint64_t h = sw->nahead > 0 ? sw->hash[sw->first] : 0;
+    if (sw->nahead > 0) {
+        sw->first = (sw->first + 1) % SWEEP_AHEAD;
+        sw->nahead--;
+    }
+    return h != 0 ? h : index_hash(v->key, v->klen);
+}
+
 /* Sweeps items until the budget is spent. Returns true when done. */
 static bool
 sweep_slice(oh_time now, int64_t *budget)
 {
     struct sweep *sw = &ex.sw;
     struct seg *s = seg_at(sw->id);
+    if (sw->ahead < sw->off) { /* a new sweep, or resumed past its look */
+        sw->ahead = sw->off;
+        sw->nahead = 0;
+        sw->first = 0;
+    }
     /* the clock is read every SWEEP_CLOCK_EVERY items (a parse is ~30 ns) */
     for (unsigned n = 0; *budget > 0 && sw->off < sw->end; n++) {
         if (n % SWEEP_CLOCK_EVERY == 0 && budget_late()) {
@@ -462,10 +512,12 @@ sweep_slice(oh_time now, int64_t *budget)
         if (s->live_items == 0 || s->live_ttl == 0) {
             return true; /* nothing left that can expire */
         }
+        sweep_look_ahead(sw, s, now);
         struct item_view v;
-        item_parse(s->mem + sw->off, s->base, &v);
+        item_parse(s->mem + sw->off, &s->bases, &v);
+        uint64_t h = sweep_take_hash(sw, &v);
         if (item_expired(v.expire_at, now)) {
-            *budget -= kill_expired(sw->id, sw->off, &v);
+            *budget -= kill_expired(sw->id, sw->off, &v, h);
             sw->off += v.total;
             if (sw->lead) {
                 s->sweep_from = sw->off;
@@ -488,7 +540,7 @@ sweep_slice(oh_time now, int64_t *budget)
 static oh_time
 sweep_gap(const struct seg *s, oh_time now)
 {
-    oh_time gap = s->sorted ? SWEEP_GAP_MIN_MS : (now - s->base) / 8;
+    oh_time gap = s->sorted ? SWEEP_GAP_MIN_MS : (now - s->bases.base) / 8;
     gap = gap < SWEEP_GAP_MIN_MS ? SWEEP_GAP_MIN_MS : gap;
     return gap > SWEEP_GAP_MAX_MS ? SWEEP_GAP_MAX_MS : gap;
 }
@@ -533,6 +585,13 @@ due_drain(oh_time now, int64_t *budget)
             queue_push(id, now);
         }
     }
+}
+
+bool
+expire_pending(oh_time now)
+{
+    return ex.ready && (ex.sw.id != SEG_NIL || ex.q_n > 0 ||
+                        (ex.n > 0 && key_of(ex.heap[0]) <= now));
 }
 
 bool

@@ -28,6 +28,8 @@ void expire_forget(uint32_t id);
 /* Runs expiry work (whole-segment frees, sweep slices) worth about
  * *budget_ns, charging it. Returns true while due work remains. */
 bool expire_step(oh_time now, int64_t *budget_ns);
+/* True while due expiry work remains (what expire_step returns). */
+bool expire_pending(oh_time now);
 /* Frees up to `max` due segments that can go whole (all expired, or all
  * dead) without sweeping; for a writer that needs memory. Returns the
  * number freed. */

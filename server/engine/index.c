@@ -73,13 +73,18 @@
  * load never rehashes.
  *
  * Shrink starts as soon as the live slots fall below SHRINK_LOAD per
- * bucket (3/8 of the growth load) and goes straight to the size that
- * holds them at SHRINK_TO per bucket, however many halvings that is (one
- * rehash, not one per halving; bucket i of t[0] goes to i & new mask, and
- * SCAN's two-table walk handles any power-of-two ratio). The engine gives
- * a due or running resize a larger share of each step. Hysteresis: after
- * a shrink the load is < 6 (growth at 8), after a growth 4 (shrink below
- * 3).
+ * bucket (3/8 of the growth load) and goes straight to the smallest size
+ * that holds them below GROW_LOAD per bucket, however many halvings that
+ * is (one rehash, not one per halving; bucket i of t[0] goes to i & new
+ * mask, and SCAN's two-table walk handles any power-of-two ratio). The
+ * engine gives a due or running resize a larger share of each step.
+ * Hysteresis: after a shrink the load is 4-8 (growth at 8), after a growth
+ * 4 (shrink below 3), so a growth after a shrink needs up to twice the
+ * keys, a shrink after a growth a quarter fewer. Landing at load 4-8
+ * rather than 2-4 is what lets M2 have its memory back: 500 k keys left
+ * after 1 M expire go from 2^18 buckets to 2^16 (load 7.6, 6.3 MB) rather
+ * than 2^17 (load 3.8, 8.6 MB), the size the table had before the 1 M
+ * keys came.
  *
  * Under maxmemory (index_set_limited) the index's bytes are taken from the
  * entries, so it grows at GROW_LOAD_LIMITED (12) and shrinks below
@@ -200,7 +205,6 @@ struct table {
 #define SHRINK_LOAD         3 /* live slots per bucket below which it shrinks */
 #define GROW_LOAD_LIMITED   12   /* GROW_LOAD under maxmemory */
 #define SHRINK_LOAD_LIMITED 4    /* SHRINK_LOAD under maxmemory */
-#define SHRINK_TO           4    /* live slots per bucket a shrink aims at */
 #define RANDOM_PROBES       64   /* random buckets index_random tries */
 #define RANDOM_WALK         4096 /* buckets its fallback walk visits per call */
 #define RESERVE_MAX_KEYS    (1ull << 36) /* index_reserve() refuses more */
@@ -881,8 +885,8 @@ index_shrink_due(void)
             ovf_waste_due());
 }
 
-/* Starts a shrink straight to the size the live slots need (load
- * SHRINK_TO per bucket), however many halvings that is. */
+/* Starts a shrink straight to the smallest size that holds the live slots
+ * without growing, however many halvings that is. */
 static bool
 maybe_shrink(void)
 {
@@ -893,7 +897,7 @@ maybe_shrink(void)
     if (n > (1ull << MIN_LOG2) && live < ix.shrink_load * n) {
         want = n / 2; /* else the same size: only the chunks are repacked */
     }
-    while (want > (1ull << MIN_LOG2) && live < SHRINK_TO * (want / 2)) {
+    while (want > (1ull << MIN_LOG2) && live < GROW_LOAD * (want / 2)) {
         want /= 2;
     }
     if (table_init(&ix.t[1], want) != 0) {
@@ -1180,4 +1184,10 @@ bool
 index_rehashing(void)
 {
     return ix.rehash >= 0;
+}
+
+bool
+index_growing(void)
+{
+    return ix.rehash >= 0 && ix.growing;
 }

@@ -169,6 +169,8 @@ void index_set_limited(bool limited);
 /* True while a shrink is due but not started, or a rehash runs: the
  * engine then gives the index a larger share of a step. */
 bool index_shrink_due(void);
+/* True while a growing rehash runs. */
+bool index_growing(void);
 bool index_rehashing(void);
 
 /* Visits the live slots of the buckets for `cursor` (see engine_scan()).

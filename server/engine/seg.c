@@ -100,6 +100,7 @@ static struct {
     uint32_t used;        /* segments with memory, not in the pool */
     uint32_t pass;        /* current sweep pass */
     uint64_t bumps;       /* epoch bumps ever made (seg_bumps) */
+    oh_time last_borrow;  /* `now` of the latest seg_borrow */
     uint64_t large_bytes; /* bytes of large values (headers included) */
     struct large *reap;   /* chains of large values waiting for free() */
     bool populate;        /* pre-fault segments as they are borrowed */
@@ -306,6 +307,12 @@ epoch_bump(struct seg *s)
     arena.bumps++;
 }
 
+oh_time
+seg_last_borrow(void)
+{
+    return arena.last_borrow;
+}
+
 uint64_t
 seg_bumps(void)
 {
@@ -333,7 +340,7 @@ seg_reset(struct seg *s, seg_state state, oh_time now)
     s->wpos = 0;
     s->live_items = 0;
     s->live_bytes = 0;
-    s->base = now;
+    item_bases_init(&s->bases, now);
     s->max_exp = 0;
     s->sorted = 1;
     s->cand = 0;
@@ -520,6 +527,7 @@ seg_borrow(seg_state state, oh_time now)
     seg_at(id)->trimmed = 0;
     seg_reset(seg_at(id), state, now);
     arena.used++;
+    arena.last_borrow = now;
     return id;
 }
 

@@ -40,7 +40,8 @@ struct seg {
     uint32_t trimmed;    /* bytes given back to the OS while in the pool */
     uint32_t faulted;    /* leading bytes known resident (seg_prefault) */
     uint32_t prev, next; /* links of the list the state implies */
-    oh_time base;        /* base of REL32 expiry fields */
+    /* open time, and the origins of its items' relative expiry fields */
+    struct item_bases bases;
     oh_time max_exp;     /* greatest expiry written */
     struct large *large; /* large values owned by items of this segment */
     uint32_t pass;       /* sweep pass bumps_cur belongs to */
@@ -107,6 +108,8 @@ void seg_pass_reset(void);
  * started, the index holds no stale slot (index_step then skips the
  * sweep). */
 uint64_t seg_bumps(void);
+/* The `now` of the latest seg_borrow (0 before the first). */
+oh_time seg_last_borrow(void);
 
 /* Counts, in segments. */
 uint32_t seg_used(void);

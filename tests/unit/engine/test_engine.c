@@ -212,6 +212,50 @@ test_engine_expire_persist(void **state)
     assert_int_equal(engine_usage("zz", 2, T0), 0);
 }
 
+/* Returns where k's key bytes live (to tell an in-place expiry update from
+ * a rewrite); only compared, never read. */
+static const char *
+key_addr(const char *k, oh_time now)
+{
+    struct engine_item it;
+    assert_int_equal(engine_peek(k, strlen(k), now, &it), 1);
+    const char *p = it.key;
+    engine_release(&it);
+    return p;
+}
+
+/* The first item with an expiry sets its segment's exp_base: items within
+ * 65.5 s after it take a 2-byte field, rewritten in place (expiry or
+ * persist) while the new expiry fits it, and moved when it does not. */
+static void
+test_engine_expire_rel16(void **state)
+{
+    (void)state;
+    oh_time e = T0 + 3600 * 1000;
+    assert_int_equal(set_str("a", "val", e, 0, T0), 1);
+    assert_int_equal(set_str("b", "val", e + 1000, 0, T0), 1);
+    /* flags, vlen, 2-byte expiry, key, value; plus the index slot */
+    assert_int_equal(engine_usage("a", 1, T0), 1 + 1 + 2 + 1 + 3 + 8);
+    assert_int_equal(engine_usage("b", 1, T0), 1 + 1 + 2 + 1 + 3 + 8);
+    const char *at = key_addr("b", T0);
+    assert_int_equal(engine_expire("b", 1, e + 30000, T0), 1);
+    assert_int_equal(ttl_of("b", T0), e + 30000);
+    assert_int_equal(engine_expire("b", 1, OH_TIME_NONE, T0), 1);
+    assert_int_equal(ttl_of("b", T0), OH_TIME_NONE);
+    assert_int_equal(engine_expire("b", 1, e + 65534, T0), 1);
+    assert_int_equal(ttl_of("b", T0), e + 65534);
+    assert_ptr_equal(key_addr("b", T0), at);
+    /* out of the 2-byte range: rewritten with a 3-byte field */
+    assert_int_equal(engine_expire("b", 1, e + 70000, T0), 1);
+    assert_int_equal(ttl_of("b", T0), e + 70000);
+    assert_ptr_not_equal(key_addr("b", T0), at);
+    assert_int_equal(engine_usage("b", 1, T0), 1 + 1 + 3 + 1 + 3 + 8);
+    assert_int_equal(has("b", "val", e + 69999), 1);
+    assert_int_equal(has("a", "val", e - 1), 1);
+    assert_int_equal(has("a", "val", e), 0);
+    assert_int_equal(has("b", "val", e + 70000), 0);
+}
+
 static void
 test_engine_many_keys_and_flush(void **state)
 {
@@ -903,6 +947,105 @@ test_engine_reconfigure_shrinks(void **state)
     assert_true(engine_count() >= before);
 }
 
+/* Without memory pressure, a young segment whose items all expire in
+ * order within one TTL group moves to old whole (no copy); one whose TTLs
+ * differ is copied into TTL groups. Both expire on time. */
+static void
+test_engine_young_grouped_moves_whole(void **state)
+{
+    (void)state;
+    enum { N = 200000 };
+    fill_ttl(N, T0 + 3600 * 1000, T0);
+    for (int i = 0; i < 300; i++) {
+        engine_step(T0 + i, 50);
+    }
+    const struct engine_metrics *em = engine_metrics_get();
+    assert_true(em->engine_promoted > N / 2);
+    assert_int_equal(em->engine_items_moved, 0);
+    /* two TTLs interleaved: young sorts them into groups by copying */
+    char k[16], v[33];
+    memset(v, 'w', 32);
+    v[32] = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf(k, sizeof(k), "m%011d", i);
+        oh_time exp = T0 + (i % 2 ? 60 : 3600) * 1000;
+        assert_int_equal(engine_set(k, 12, v, 32, exp, 0, T0 + 300), 1);
+    }
+    for (int i = 0; i < 5000; i++) {
+        engine_step(T0 + 300 + i, 50);
+    }
+    assert_true(engine_metrics_get()->engine_items_moved > N / 4);
+    /* nothing early, nothing late */
+    const char *vk = "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"; /* fill_ttl's */
+    assert_int_equal(has("k00000000007", vk, T0 + 3600 * 1000 - 1), 1);
+    assert_int_equal(has("m00000000001", v, T0 + 60 * 1000 - 1), 1);
+    assert_int_equal(has("m00000000001", v, T0 + 60 * 1000), 0);
+    assert_int_equal(has("k00000000007", vk, T0 + 3600 * 1000), 0);
+    for (int i = 0; i < 3000; i++) {
+        engine_step(T0 + 3600 * 1000 + i, 50);
+    }
+    assert_int_equal(engine_count(), 0);
+}
+
+/* A shrink lands on the smallest table that holds the live keys below the
+ * growth load (4-8 per bucket), not on one twice that size. */
+static void
+test_engine_index_shrink_lands_below_growth(void **state)
+{
+    (void)state;
+    enum { N = 400000, KEEP = 100000 };
+    char k[16];
+    for (int i = 0; i < N; i++) {
+        snprintf(k, sizeof(k), "s%011d", i);
+        assert_int_equal(set_str(k, "v", 0, 0, T0), 1);
+    }
+    for (int i = 0; i < 2000; i++) {
+        engine_step(T0 + i, 50);
+    }
+    uint64_t grown = engine_metrics_get()->engine_index_buckets_curr;
+    assert_true(grown * 8 >= N && grown * 4 < N); /* grew at load 8 */
+    for (int i = KEEP; i < N; i++) {
+        snprintf(k, sizeof(k), "s%011d", i);
+        assert_int_equal(engine_del(k, 12, T0 + 2000), 1);
+    }
+    for (int i = 0; i < 20000; i++) {
+        engine_step(T0 + 2000 + i, 50);
+    }
+    const struct engine_metrics *em = engine_metrics_get();
+    assert_int_equal(em->engine_index_rehashing_curr, 0);
+    uint64_t b = em->engine_index_buckets_curr;
+    print_message("  %d keys: %llu buckets; %d left: %llu buckets\n", N,
+                  (unsigned long long)grown, KEEP, (unsigned long long)b);
+    assert_true(b * 8 >= KEEP && b * 4 < KEEP);
+    snprintf(k, sizeof(k), "s%011d", KEEP - 1);
+    assert_int_equal(has(k, "v", T0 + 30000), 1);
+}
+
+/* The free pool keeps a few segments resident while writes go on, and
+ * gives them all back once no segment was borrowed for a second. */
+static void
+test_engine_pool_trims_when_idle(void **state)
+{
+    (void)state;
+    fill_ttl(300000, T0 + 500, T0);
+    for (int i = 0; i < 4000; i++) {
+        engine_step(T0 + 500 + i / 10, 50);
+    }
+    assert_int_equal(engine_count(), 0);
+    const struct engine_metrics *em = engine_metrics_get();
+    print_message("  free segments %llu\n",
+                  (unsigned long long)em->engine_free_segments_curr);
+    assert_true(em->engine_free_segments_curr >= 1);
+    assert_true(em->engine_free_segments_curr <= 2);
+    for (int i = 0; i < 200; i++) {
+        engine_step(T0 + 1000 + i * 10, 50);
+    }
+    assert_int_equal(engine_metrics_get()->engine_free_segments_curr, 0);
+    struct engine_memory m;
+    engine_memory(&m);
+    assert_true(m.reserved_bytes < 1024 * 1024);
+}
+
 static void
 test_engine_metrics_table(void **state)
 {
@@ -931,6 +1074,7 @@ main(void)
         T(test_engine_set_flags),
         T(test_engine_expiry_exact),
         T(test_engine_expire_persist),
+        T(test_engine_expire_rel16),
         T(test_engine_many_keys_and_flush),
         T(test_engine_large_values),
         T(test_engine_pin_survives_flush),
@@ -944,6 +1088,9 @@ main(void)
         T(test_engine_expiry_old_mixed_memory),
         T(test_engine_compaction_reclaims),
         T(test_engine_metrics_table),
+        T(test_engine_young_grouped_moves_whole),
+        T(test_engine_index_shrink_lands_below_growth),
+        T(test_engine_pool_trims_when_idle),
 #undef T
         cmocka_unit_test_setup_teardown(test_engine_maxmemory_evicts,
                                         setup_limit, teardown),
