@@ -335,31 +335,56 @@ pick_victim(void)
     return id;
 }
 
-/* Does a bounded amount of work to free memory. Returns true if some was
- * freed (or may have been). */
-static bool
+/* What one reclaim_one() call did. */
+typedef enum {
+    RECLAIM_NONE,    /* nothing left to free */
+    RECLAIM_PENDING, /* gave back some memory already dead (large values
+                        queued, dead index chunks): finite, so a writer's
+                        tries do not count it */
+    RECLAIM_SEGMENT, /* freed a segment (expired or evicted) */
+} reclaim_rc;
+
+/* Does a bounded amount of work to free memory. */
+static reclaim_rc
 reclaim_one(oh_time now)
 {
     if (seg_large_reap_pending()) {
         seg_large_reap(REAP_WRITER);
-        return true;
+        return RECLAIM_PENDING;
     }
     if (index_release_pending()) {
         int64_t chunks = RELEASE_WRITER_NS; /* dead index memory first */
         index_release(&chunks);
-        return true;
+        return RECLAIM_PENDING;
     }
     if (expire_reclaim(now, INLINE_WHOLE) > 0) {
-        return true;
+        return RECLAIM_SEGMENT;
     }
     if (eng.noevict || eng.maxmemory == 0) {
-        return false;
+        return RECLAIM_NONE;
     }
     uint32_t id = pick_victim();
     if (id == SEG_NIL) {
-        return false;
+        return RECLAIM_NONE;
     }
     evict_seg(id);
+    return RECLAIM_SEGMENT;
+}
+
+/* Frees memory until `bytes` fit, freeing at most `tries` segments (dead
+ * memory queued for release does not count: a shrink's dead index chunks
+ * are 32 KiB each, and 16 tries of one chunk failed a 1 MiB segment with
+ * OH_NOMEM under the generational policy). Returns true if they fit. */
+static bool
+reclaim_for(uint64_t bytes, int tries, oh_time now)
+{
+    while (!room_for(bytes)) {
+        reclaim_rc rc = tries > 0 ? reclaim_one(now) : RECLAIM_NONE;
+        if (rc == RECLAIM_NONE) {
+            return false;
+        }
+        tries -= rc == RECLAIM_SEGMENT;
+    }
     return true;
 }
 
@@ -372,15 +397,7 @@ new_seg(seg_state state, bool job, oh_time now)
     if (eng.noevict && !job) {
         need += eng.seg_size;
     }
-    for (int tries = 0; tries < 16; tries++) {
-        if (room_for(need)) {
-            return seg_borrow(state, now);
-        }
-        if (!reclaim_one(now)) {
-            break;
-        }
-    }
-    return SEG_NIL;
+    return reclaim_for(need, 16, now) ? seg_borrow(state, now) : SEG_NIL;
 }
 
 int
@@ -389,15 +406,7 @@ gen_reserve(uint64_t bytes, oh_time now)
     if (eng.noevict) {
         bytes += eng.seg_size;
     }
-    for (int tries = 0; tries < 64; tries++) {
-        if (room_for(bytes)) {
-            return 0;
-        }
-        if (!reclaim_one(now)) {
-            break;
-        }
-    }
-    return OH_NOMEM;
+    return reclaim_for(bytes, 64, now) ? 0 : OH_NOMEM;
 }
 
 /* ---- append ---- */
@@ -889,8 +898,8 @@ start_merge(gen_job_kind kind, oh_time now)
     } else if (eng.job.nsrc >= 2) {
         /* under noeviction a compaction may overshoot maxmemory by this
          * one segment: it gives back nsrc - 1 */
-        if (!room_for(eng.seg_size) && !eng.noevict) {
-            reclaim_one(now);
+        if (!eng.noevict) {
+            reclaim_for(eng.seg_size, 1, now);
         }
         dst = seg_borrow(SEG_OLD, now);
         if (dst != SEG_NIL) {

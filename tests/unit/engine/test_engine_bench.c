@@ -559,18 +559,20 @@ test_engine_bench_m4_size_shift(void **state)
     print_message("  M4 targets: peak used %.3f RSS %.3f (<= 1.25), settled "
                   "used %.3f RSS %.3f (<= 1.10)\n",
                   pu, pr, m4_used, m4_rss);
-    /* reached: peak 1.25-1.27 used, 1.26-1.31 RSS; settled 1.08-1.12 used,
-     * 1.09-1.16 RSS (the hash seed varies between runs). The settled floor:
-     * index ~2.5 %, tails of the open segments ~2 %, and dead copies left in
-     * young segments (not cleaned under memory pressure, where the scavenge
-     * filter decides) ~3 %. */
-    assert_true(pu <= 1.30);
-    assert_true(m4_used <= 1.14);
+    /* reached: peak 1.19-1.20 used, 1.22-1.23 RSS; settled 1.07-1.10 used
+     * and RSS (the hash seed varies between runs; before inserts took the
+     * oldest ghost of a full chain: peak 1.25-1.27 / 1.26-1.31, settled
+     * 1.08-1.12 / 1.09-1.16). The settled floor: index ~2.5 %, tails of the
+     * open segments ~2 %, and dead copies left in young segments (not
+     * cleaned under memory pressure, where the scavenge filter decides)
+     * ~3 %. */
+    assert_true(pu <= 1.25);
+    assert_true(m4_used <= 1.12);
 #ifndef OH_SANITIZED
     /* RSS under AddressSanitizer holds its shadow memory and quarantine,
      * not the engine's: only the engine's own accounting is checked there */
-    assert_true(pr <= 1.35);
-    assert_true(m4_rss <= 1.20);
+    assert_true(pr <= 1.30);
+    assert_true(m4_rss <= 1.15);
 #endif
     engine_teardown();
 }
