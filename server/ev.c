@@ -30,10 +30,16 @@
 #include <unistd.h>
 
 #define EV_LISTENERS_MAX   16 /* bind addresses + unix socket */
-#define EV_STEP_BUDGET_US  50 /* µs of engine work per step slice */
+/* µs of engine work per step slice: the engine stops at 60 % of it by the
+ * clock (21 us), leaving room below 50 us for the interrupt and VM gaps
+ * this machine charges to a running thread (20-50 us, ~150-250 a second):
+ * with 50 (a 30 us deadline) 0.9-1.7 % of the steps of a delete, expiry or
+ * eviction storm took over 50 us on-CPU, with 35 0.1-0.2 % (m5_latency.sh,
+ * one run each) */
+#define EV_STEP_BUDGET_US  35
 /* slices per tick while work remains, each after the sockets were polled:
- * at most 40 x 50 us x hz(100) = 20 % of a core for background work */
-#define EV_STEP_SLICES_MAX 40
+ * at most 57 x 35 us x hz(100) = 20 % of a core for background work */
+#define EV_STEP_SLICES_MAX 57
 
 struct listener {
     int fd;
