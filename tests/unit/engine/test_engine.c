@@ -1046,6 +1046,30 @@ test_engine_pool_trims_when_idle(void **state)
     assert_true(m.reserved_bytes < 1024 * 1024);
 }
 
+/* Under maxmemory with no background steps, writers make room themselves.
+ * Index growths finish inside writes (a chain moves per insert) and leave
+ * the old table's overflow chunks dead, 32 KiB each; a writer that needs a
+ * segment must release as many as it takes, or evict, and never fail.
+ * (When each chunk counted as one of a writer's 16 tries, the set of key
+ * 808 265 failed with OH_NOMEM here.) */
+static void
+test_engine_writers_never_fail_under_limit(void **state)
+{
+    (void)state;
+    engine_teardown();
+    cfg_fill(32 * 1024 * 1024, "generational");
+    assert_int_equal(engine_setup(&cfg), 0);
+    char k[24];
+    for (int i = 0; i < 1000000; i++) {
+        snprintf(k, sizeof(k), "w%011d", i);
+        assert_int_equal(set_str(k, "0123456789", 0, 0, T0), 1);
+    }
+    struct engine_memory m;
+    engine_memory(&m);
+    assert_true(m.used_bytes <= 32 * 1024 * 1024);
+    assert_true(engine_metrics_get()->engine_evicted > 0);
+}
+
 static void
 test_engine_metrics_table(void **state)
 {
@@ -1100,6 +1124,8 @@ main(void)
                                         setup_limit, teardown),
         cmocka_unit_test_setup_teardown(test_engine_reconfigure_shrinks,
                                         setup_limit, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_engine_writers_never_fail_under_limit, setup_limit, teardown),
         cmocka_unit_test_setup_teardown(test_engine_noeviction_keeps_data,
                                         setup_noevict, teardown),
         cmocka_unit_test_setup_teardown(test_engine_step_deadline,
