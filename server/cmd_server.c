@@ -831,11 +831,25 @@ debug_populate(struct conn *c, const struct cmd_req *r)
     reply_ok(c);
 }
 
+/* DEBUG SET-ACTIVE-EXPIRE 0|1: turns proactive expiry off or on again
+ * (tests of lazy expiry; Redis's own suite uses it). */
+static void
+debug_set_active_expire(struct conn *c, const struct cmd_req *r)
+{
+    long long on;
+    if (!cmd_arg_ll(&r->argv[2], &on) || (on != 0 && on != 1)) {
+        reply_error(c, "ERR value is out of range, must be 0 or 1");
+        return;
+    }
+    engine_set_active_expire(on == 1);
+    reply_ok(c);
+}
+
 static void
 debug_help(struct conn *c, const struct cmd_req *r)
 {
     (void)r;
-    reply_array(c, 7);
+    reply_array(c, 9);
     reply_status(c, "DEBUG <subcommand> [<arg> ...]. Subcommands are:");
     reply_status(c, "SLEEP <seconds>");
     reply_status(c, "    Stop the server for <seconds> (decimals allowed).");
@@ -844,13 +858,18 @@ debug_help(struct conn *c, const struct cmd_req *r)
     reply_status(c, "POPULATE <count> [<prefix>] [<size>]");
     reply_status(c, "    Create <count> string keys <prefix>:N (default "
                     "prefix 'key') with values 'value:N' (of <size> bytes).");
+    reply_status(c, "SET-ACTIVE-EXPIRE <0|1>");
+    reply_status(c, "    Turn proactive expiry off (keys then expire only when "
+                    "accessed) or on.");
 }
 
-static const struct cmd_sub debug_subs[] = {{"sleep", 3, debug_sleep},
-                                            {"object", 3, debug_object},
-                                            {"populate", -3, debug_populate},
-                                            {"help", 2, debug_help},
-                                            {NULL, 0, NULL}};
+static const struct cmd_sub debug_subs[] = {
+    {"sleep", 3, debug_sleep},
+    {"object", 3, debug_object},
+    {"populate", -3, debug_populate},
+    {"set-active-expire", 3, debug_set_active_expire},
+    {"help", 2, debug_help},
+    {NULL, 0, NULL}};
 
 void
 cmd_debug(struct conn *c, const struct cmd_req *r)

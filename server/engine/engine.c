@@ -612,6 +612,12 @@ engine_set_clock(uint64_t (*now_ns)(void))
     budget_set_clock(now_ns);
 }
 
+void
+engine_set_active_expire(bool on)
+{
+    eng.lazy_expiry = !on;
+}
+
 /* Gives pool segments beyond `keep` back to the OS (a 16 KiB madvise
  * each) and dead index chunks while budget remains; then pre-faults the
  * open segments. Returns true while memory remains to give back. */
@@ -676,8 +682,8 @@ engine_step(oh_time now, unsigned budget_us)
      * keeps the usual share while expiry, which frees a segment at a time,
      * has due work */
     bool resize =
-        index_growing() ||
-        ((index_rehashing() || index_shrink_due()) && !expire_pending(now));
+        index_growing() || ((index_rehashing() || index_shrink_due()) &&
+                            (eng.lazy_expiry || !expire_pending(now)));
     unsigned pct = resize ? 25 : 100 / STEP_INDEX_SHARE;
     int64_t share = budget * pct / 100, share0 = share;
     uint64_t saved = budget_share(pct);

@@ -156,6 +156,10 @@ bool engine_step(oh_time now, unsigned budget_us);
  * calls it only inside engine_step(). NULL (the default, as in unit tests
  * that move time by hand) leaves the estimates alone, deterministic. */
 void engine_set_clock(uint64_t (*now_ns)(void));
+/* Turns proactive expiry on (the default) or off (DEBUG SET-ACTIVE-EXPIRE
+ * 0, for tests of lazy expiry): off, an expired entry stays counted until
+ * a read, a write or a scan meets it, or memory is needed. */
+void engine_set_active_expire(bool on);
 
 /* Memory the engine holds, in bytes. */
 struct engine_memory {

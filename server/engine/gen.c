@@ -1218,11 +1218,14 @@ gen_step(oh_time now, int64_t *budget)
         index_release(budget); /* dead index memory before live items */
     }
     reap_larges(budget);
-    int64_t share = *budget * 3 / 4, share0 = share;
-    uint64_t saved = budget_share(75);
-    bool due = expire_step(now, &share);
-    budget_share_end(saved);
-    *budget -= share0 - share;
+    bool due = false;
+    if (!eng.lazy_expiry) {
+        int64_t share = *budget * 3 / 4, share0 = share;
+        uint64_t saved = budget_share(75);
+        due = expire_step(now, &share);
+        budget_share_end(saved);
+        *budget -= share0 - share;
+    }
     enforce_limit(budget);
     if (eng.job.kind == JOB_NONE && budget_left(budget)) {
         job_pick(now, &cost);

@@ -40,6 +40,7 @@ struct engine_state {
     bool ready;
     uint64_t maxmemory;  /* 0: no limit */
     bool noevict;        /* policy noeviction */
+    bool lazy_expiry;    /* no proactive expiry (engine_set_active_expire) */
     uint32_t seg_size;   /* bytes */
     uint32_t inline_max; /* items above this many bytes keep their value in
                             a struct large */

@@ -5,6 +5,7 @@
 #include "itest.h"
 
 #include <strings.h>
+#include <time.h>
 
 struct spawn_server itest_srv;
 
@@ -482,6 +483,51 @@ test_keys2_debug_populate(void **state)
     EXPECT_INT(c, 1005, "DBSIZE");
 }
 
+/* ---- DEBUG SET-ACTIVE-EXPIRE ---- */
+
+static long long
+dbsize(redisContext *c)
+{
+    redisReply *r = redisCommand(c, "DBSIZE");
+    assert_non_null(r);
+    long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(r);
+    return n;
+}
+
+/* Off, expired keys stay counted until they are read (Redis's lazy
+ * expiry, which its own tests check this way); on again, they go by
+ * themselves within about a second. */
+static void
+test_keys2_debug_set_active_expire(void **state)
+{
+    redisContext *c = *state;
+    struct timespec pause = {0, 300 * 1000 * 1000};
+
+    EXPECT_OK(c, "FLUSHALL");
+    EXPECT_OK(c, "DEBUG SET-ACTIVE-EXPIRE 0");
+    EXPECT_OK(c, "SET a 1 PX 100");
+    EXPECT_OK(c, "SET b 2 PX 100");
+    EXPECT_OK(c, "SET c 3");
+    nanosleep(&pause, NULL);
+    EXPECT_INT(c, 3, "DBSIZE");
+    EXPECT_NIL(c, "GET a");
+    EXPECT_INT(c, 2, "DBSIZE");
+    EXPECT_INT(c, 0, "EXISTS b");
+    EXPECT_INT(c, 1, "DBSIZE");
+    EXPECT_OK(c, "DEBUG SET-ACTIVE-EXPIRE 1");
+    EXPECT_OK(c, "SET d 4 PX 100");
+    long long n = -1;
+    for (int i = 0; i < 20 && n != 1; i++) {
+        nanosleep(&pause, NULL);
+        n = dbsize(c);
+    }
+    assert_int_equal(n, 1);
+    EXPECT_ERR_PREFIX(c, "ERR", "DEBUG SET-ACTIVE-EXPIRE 2");
+    EXPECT_ERR_PREFIX(c, "ERR", "DEBUG SET-ACTIVE-EXPIRE x");
+    EXPECT_ERR_PREFIX(c, "ERR", "DEBUG SET-ACTIVE-EXPIRE");
+}
+
 /* ---- FUNCTION ---- */
 
 static void
@@ -715,6 +761,7 @@ main(void)
         ITEST(test_keys2_object_encoding),
         ITEST(test_keys2_object_refcount_help),
         ITEST(test_keys2_debug_populate),
+        ITEST(test_keys2_debug_set_active_expire),
         ITEST(test_keys2_function),
         ITEST(test_keys2_command_getkeys),
         ITEST(test_keys2_command_getkeysandflags),

@@ -1070,6 +1070,27 @@ test_engine_writers_never_fail_under_limit(void **state)
     assert_true(engine_metrics_get()->engine_evicted > 0);
 }
 
+/* With proactive expiry off, steps leave expired entries counted (a read
+ * still never returns one and removes it); on again, steps remove them. */
+static void
+test_engine_active_expire_off(void **state)
+{
+    (void)state;
+    engine_set_active_expire(false);
+    fill_ttl(1000, T0 + 100, T0);
+    for (int i = 0; i < 200; i++) {
+        engine_step(T0 + 100 + i * 10, 50);
+    }
+    assert_int_equal(engine_count(), 1000);
+    assert_int_equal(has("k00000000007", "", T0 + 2100), 0);
+    assert_int_equal(engine_count(), 999);
+    engine_set_active_expire(true);
+    for (int i = 0; i < 200; i++) {
+        engine_step(T0 + 2100 + i * 10, 50);
+    }
+    assert_int_equal(engine_count(), 0);
+}
+
 static void
 test_engine_metrics_table(void **state)
 {
@@ -1112,6 +1133,7 @@ main(void)
         T(test_engine_expiry_old_mixed_memory),
         T(test_engine_compaction_reclaims),
         T(test_engine_metrics_table),
+        T(test_engine_active_expire_off),
         T(test_engine_young_grouped_moves_whole),
         T(test_engine_index_shrink_lands_below_growth),
         T(test_engine_pool_trims_when_idle),
