@@ -845,11 +845,93 @@ debug_set_active_expire(struct conn *c, const struct cmd_req *r)
     reply_ok(c);
 }
 
+/* DEBUG PROTOCOL <type>: one reply of each RESP type, for checking how a
+ * client parses them (Redis's own suite uses it). */
+static void
+protocol_aggregate(struct conn *c, char kind)
+{
+    if (kind == '%') {
+        reply_map(c, 3);
+    } else if (kind == '~') {
+        reply_set(c, 3);
+    } else {
+        reply_array(c, 3);
+    }
+    for (long long i = 0; i < 3; i++) {
+        reply_int(c, i);
+        if (kind == '%') {
+            reply_bool(c, i == 1);
+        }
+    }
+}
+
+static void
+protocol_attrib(struct conn *c)
+{
+    if (c->resp == 3) {
+        reply_attribute(c, 1);
+        reply_bulk_cstr(c, "key-popularity");
+        reply_array(c, 2);
+        reply_bulk_cstr(c, "key:123");
+        reply_int(c, 90);
+    }
+    reply_bulk_cstr(c, "Some real reply following the attribute");
+}
+
+static void
+protocol_push(struct conn *c)
+{
+    if (c->resp != 3) {
+        reply_error(c, "ERR RESP2 is not supported by this command");
+        return;
+    }
+    reply_push(c, 2);
+    reply_bulk_cstr(c, "server-cpu-usage");
+    reply_int(c, 42);
+    reply_bulk_cstr(c, "Some real reply following the push reply");
+}
+
+static void
+debug_protocol(struct conn *c, const struct cmd_req *r)
+{
+    const struct resp_str *t = &r->argv[2];
+    if (cmd_arg_is(t, "string")) {
+        reply_bulk_cstr(c, "Hello World");
+    } else if (cmd_arg_is(t, "integer")) {
+        reply_int(c, 12345);
+    } else if (cmd_arg_is(t, "double")) {
+        reply_double(c, 3.141);
+    } else if (cmd_arg_is(t, "bignum")) {
+        reply_bignum(c, "1234567999999999999999999999999999999");
+    } else if (cmd_arg_is(t, "null")) {
+        reply_null(c);
+    } else if (cmd_arg_is(t, "array")) {
+        protocol_aggregate(c, '*');
+    } else if (cmd_arg_is(t, "set")) {
+        protocol_aggregate(c, '~');
+    } else if (cmd_arg_is(t, "map")) {
+        protocol_aggregate(c, '%');
+    } else if (cmd_arg_is(t, "attrib")) {
+        protocol_attrib(c);
+    } else if (cmd_arg_is(t, "push")) {
+        protocol_push(c);
+    } else if (cmd_arg_is(t, "verbatim")) {
+        const char *v = "This is a verbatim\nstring";
+        reply_verbatim(c, v, strlen(v));
+    } else if (cmd_arg_is(t, "true") || cmd_arg_is(t, "false")) {
+        reply_bool(c, cmd_arg_is(t, "true"));
+    } else {
+        reply_error(c, "ERR Wrong protocol type name. Please use one of the "
+                       "following: string|integer|double|bignum|null|array|"
+                       "set|map|attrib|push|verbatim|true|false");
+    }
+}
+
 static void
 debug_help(struct conn *c, const struct cmd_req *r)
 {
     (void)r;
-    reply_array(c, 9);
+    reply_array(c, 11);
     reply_status(c, "DEBUG <subcommand> [<arg> ...]. Subcommands are:");
     reply_status(c, "SLEEP <seconds>");
     reply_status(c, "    Stop the server for <seconds> (decimals allowed).");
@@ -858,6 +940,11 @@ debug_help(struct conn *c, const struct cmd_req *r)
     reply_status(c, "POPULATE <count> [<prefix>] [<size>]");
     reply_status(c, "    Create <count> string keys <prefix>:N (default "
                     "prefix 'key') with values 'value:N' (of <size> bytes).");
+    reply_status(c, "PROTOCOL <type>");
+    reply_status(c,
+                 "    Reply with a test value of a RESP type: string, integer, "
+                 "double, bignum, null, array, set, map, attrib, push, "
+                 "verbatim, true, false.");
     reply_status(c, "SET-ACTIVE-EXPIRE <0|1>");
     reply_status(c, "    Turn proactive expiry off (keys then expire only when "
                     "accessed) or on.");
@@ -867,6 +954,7 @@ static const struct cmd_sub debug_subs[] = {
     {"sleep", 3, debug_sleep},
     {"object", 3, debug_object},
     {"populate", -3, debug_populate},
+    {"protocol", 3, debug_protocol},
     {"set-active-expire", 3, debug_set_active_expire},
     {"help", 2, debug_help},
     {NULL, 0, NULL}};

@@ -202,6 +202,33 @@ reply_verbatim(struct conn *c, const char *p, size_t len)
     conn_out_append(c, "\r\n", 2);
 }
 
+void
+reply_bignum(struct conn *c, const char *digits)
+{
+    size_t len = strlen(digits);
+    if (c->resp != 3) {
+        reply_bulk(c, digits, len);
+        return;
+    }
+    conn_out_append(c, "(", 1);
+    conn_out_append(c, digits, len);
+    conn_out_append(c, "\r\n", 2);
+}
+
+void
+reply_attribute(struct conn *c, size_t n)
+{
+    if (c->resp == 3) {
+        put_header(c, '|', (long long)n);
+    }
+}
+
+void
+reply_push(struct conn *c, size_t n)
+{
+    put_header(c, c->resp == 3 ? '>' : '*', (long long)n);
+}
+
 void *
 reply_defer_len(struct conn *c)
 {

@@ -50,6 +50,14 @@ void reply_double(struct conn *c, double d);
 void reply_bool(struct conn *c, int b);
 /* RESP3 verbatim "=<len>\r\ntxt:<s>"; in RESP2 a bulk string. */
 void reply_verbatim(struct conn *c, const char *p, size_t len);
+/* RESP3 big number "(<digits>"; in RESP2 a bulk string of the digits. */
+void reply_bignum(struct conn *c, const char *digits);
+/* RESP3 attribute header "|<n>" (then n key/value pairs, before the reply
+ * they describe). RESP2 has no attributes: the caller must not send the
+ * pairs either (it checks c->resp). */
+void reply_attribute(struct conn *c, size_t n);
+/* RESP3 push header "><n>" (out-of-band data); in RESP2 an array. */
+void reply_push(struct conn *c, size_t n);
 
 /* Deferred aggregate length, for replies whose count is known only at the
  * end (KEYS, COMMAND): take a placeholder, add the elements, then set it.

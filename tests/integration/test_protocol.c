@@ -545,6 +545,50 @@ test_protocol_resp3_verbatim(void **state)
     raw_close(&rc);
 }
 
+/* DEBUG PROTOCOL <type>: every RESP3 type, and its RESP2 form. */
+static void
+test_protocol_debug_protocol(void **state)
+{
+    redisContext *c = *state;
+    struct raw_conn *rc = open_raw();
+
+    hello3(rc);
+    raw_sends(rc, "DEBUG PROTOCOL string\r\nDEBUG PROTOCOL integer\r\n"
+                  "DEBUG PROTOCOL double\r\nDEBUG PROTOCOL bignum\r\n"
+                  "DEBUG PROTOCOL null\r\nDEBUG PROTOCOL array\r\n");
+    RAW_EXPECT(rc, "$11\r\nHello World\r\n");
+    RAW_EXPECT(rc, ":12345\r\n");
+    RAW_EXPECT(rc, ",3.141\r\n");
+    RAW_EXPECT(rc, "(1234567999999999999999999999999999999\r\n");
+    RAW_EXPECT(rc, "_\r\n");
+    RAW_EXPECT(rc, "*3\r\n:0\r\n:1\r\n:2\r\n");
+    raw_sends(rc, "DEBUG PROTOCOL set\r\nDEBUG PROTOCOL map\r\n"
+                  "DEBUG PROTOCOL true\r\nDEBUG PROTOCOL false\r\n"
+                  "DEBUG PROTOCOL verbatim\r\n");
+    RAW_EXPECT(rc, "~3\r\n:0\r\n:1\r\n:2\r\n");
+    RAW_EXPECT(rc, "%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n");
+    RAW_EXPECT(rc, "#t\r\n");
+    RAW_EXPECT(rc, "#f\r\n");
+    RAW_EXPECT(rc, "=29\r\ntxt:This is a verbatim\nstring\r\n");
+    raw_sends(rc, "DEBUG PROTOCOL attrib\r\nDEBUG PROTOCOL push\r\n");
+    /* an attribute is read together with the reply it describes */
+    RAW_EXPECT(rc, "|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n"
+                   ":90\r\n$39\r\nSome real reply following the attribute\r\n");
+    RAW_EXPECT(rc, ">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n");
+    RAW_EXPECT(rc, "$40\r\nSome real reply following the push reply\r\n");
+    raw_close(&rc);
+    /* RESP2: no attribute, no push; the rest as bulk strings/integers */
+    EXPECT_STR(c, "Some real reply following the attribute",
+               "DEBUG PROTOCOL attrib");
+    EXPECT_ERR_PREFIX(c, "ERR RESP2", "DEBUG PROTOCOL push");
+    EXPECT_STR(c, "3.141", "DEBUG PROTOCOL double");
+    EXPECT_STR(c, "1234567999999999999999999999999999999",
+               "DEBUG PROTOCOL bignum");
+    EXPECT_INT(c, 1, "DEBUG PROTOCOL true");
+    EXPECT_NIL(c, "DEBUG PROTOCOL null");
+    EXPECT_ERR_PREFIX(c, "ERR Wrong protocol type", "DEBUG PROTOCOL nope");
+}
+
 static void
 test_protocol_resp3_transactions(void **state)
 {
@@ -626,6 +670,7 @@ main(void)
         ITEST(test_protocol_resp3_basic),
         ITEST(test_protocol_resp3_maps),
         ITEST(test_protocol_resp3_verbatim),
+        ITEST(test_protocol_debug_protocol),
         ITEST(test_protocol_resp3_transactions),
         ITEST(test_protocol_resp2_replies),
     };
