@@ -152,6 +152,26 @@ itest_check(redisReply *r, int type, const char *str, long long slen,
 
 #define CMD(c, ...) itest_cmd((c), __FILE__, __LINE__, __VA_ARGS__)
 
+/* Sends a command that must answer an integer; returns it. */
+static inline long long
+itest_int(redisContext *c, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    redisReply *r;
+    long long v;
+
+    va_start(ap, fmt);
+    r = itest_vcmd(c, file, line, fmt, ap);
+    va_end(ap);
+    if (r->type != REDIS_REPLY_INTEGER) {
+        itest_fail(r, "an integer", fmt, file, line);
+    }
+    v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+#define INT_REPLY(c, ...) itest_int((c), __FILE__, __LINE__, __VA_ARGS__)
+
 #define EXPECT_STATUS(c, s, ...)                                               \
     itest_check(CMD(c, __VA_ARGS__), REDIS_REPLY_STATUS, (s),                  \
                 (long long)strlen(s), 0, __FILE__, __LINE__, #__VA_ARGS__)
@@ -372,13 +392,7 @@ itest_teardown(void **state)
 static inline long long
 itest_client_id(redisContext *c)
 {
-    redisReply *r = CMD(c, "CLIENT ID");
-    long long id;
-
-    ASSERT_TYPE(r, REDIS_REPLY_INTEGER);
-    id = r->integer;
-    freeReplyObject(r);
-    return id;
+    return INT_REPLY(c, "CLIENT ID");
 }
 
 /* Finds field "name=" in one CLIENT LIST line; copies its value. */

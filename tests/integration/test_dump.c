@@ -68,19 +68,6 @@ server_ms(redisContext *c)
     return ms;
 }
 
-/* Returns PTTL of key. */
-static long long
-pttl(redisContext *c, const char *key)
-{
-    redisReply *r = CMD(c, "PTTL %s", key);
-    long long v;
-
-    ASSERT_TYPE(r, REDIS_REPLY_INTEGER);
-    v = r->integer;
-    freeReplyObject(r);
-    return v;
-}
-
 /* Rewrites the footer of d (version, then a fresh CRC-64 computed the
  * slow way), so a test can make a payload that passes the checksum. */
 static void
@@ -179,11 +166,11 @@ test_dump_restore_ttl(void **state)
     long long t;
 
     EXPECT_OK(c, "RESTORE foo 5000 %b", d.p, d.len);
-    t = pttl(c, "foo");
+    t = INT_REPLY(c, "PTTL foo");
     assert_true(t > 3000 && t <= 5000);
     /* more than 32 bits of ms */
     EXPECT_OK(c, "RESTORE foo 2569591501 %b REPLACE", d.p, d.len);
-    t = pttl(c, "foo");
+    t = INT_REPLY(c, "PTTL foo");
     assert_true(t > 2569591501LL - 3000 && t <= 2569591501LL);
     EXPECT_STR(c, "bar", "GET foo");
     free(d.p);
@@ -197,7 +184,7 @@ test_dump_restore_absttl(void **state)
     long long now = server_ms(c), t;
 
     EXPECT_OK(c, "RESTORE foo %lld %b ABSTTL", now + 3000, d.p, d.len);
-    t = pttl(c, "foo");
+    t = INT_REPLY(c, "PTTL foo");
     assert_true(t > 1000 && t <= 3100);
     EXPECT_STR(c, "bar", "GET foo");
     /* ABSTTL with 0: no expiry */
@@ -463,7 +450,7 @@ move_all(redisContext *from, redisContext *to, const struct xvalue *v)
         d = dump_key(from, v[i].key, strlen(v[i].key));
         EXPECT_OK(to, "RESTORE %s 300000 %b REPLACE", v[i].key, d.p, d.len);
         EXPECT_BIN(to, v[i].val, v[i].len, "GET %s", v[i].key);
-        t = pttl(to, v[i].key);
+        t = INT_REPLY(to, "PTTL %s", v[i].key);
         assert_true(t > 290000 && t <= 300000);
         free(d.p);
     }

@@ -19,30 +19,6 @@ unix_s(void)
     return (long long)tv.tv_sec;
 }
 
-static long long
-int_cmd(redisContext *c, const char *cmd)
-{
-    redisReply *r = CMD(c, cmd);
-    long long v;
-
-    ASSERT_TYPE(r, REDIS_REPLY_INTEGER);
-    v = r->integer;
-    freeReplyObject(r);
-    return v;
-}
-
-static long long
-ttl_of(redisContext *c, const char *cmd, const char *key)
-{
-    redisReply *r = CMD(c, "%s %s", cmd, key);
-    long long v;
-
-    ASSERT_TYPE(r, REDIS_REPLY_INTEGER);
-    v = r->integer;
-    freeReplyObject(r);
-    return v;
-}
-
 #define ASSERT_RANGE(v, lo, hi)                                                \
     do {                                                                       \
         long long v_ = (v);                                                    \
@@ -103,7 +79,7 @@ test_keys_rename(void **state)
     EXPECT_OK(c, "RENAME a b");
     EXPECT_INT(c, 0, "EXISTS a");
     EXPECT_STR(c, "1", "GET b");
-    ASSERT_RANGE(ttl_of(c, "TTL", "b"), 99, 100);
+    ASSERT_RANGE(INT_REPLY(c, "TTL b"), 99, 100);
     EXPECT_OK(c, "RENAME b b");
     EXPECT_STR(c, "1", "GET b");
     EXPECT_OK(c, "SET c 3");
@@ -144,12 +120,12 @@ test_keys_expire_basic(void **state)
     EXPECT_INT(c, -1, "EXPIRETIME k");
     EXPECT_INT(c, -1, "PEXPIRETIME k");
     EXPECT_INT(c, 1, "EXPIRE k 100");
-    ASSERT_RANGE(ttl_of(c, "TTL", "k"), 99, 100);
-    ASSERT_RANGE(ttl_of(c, "EXPIRETIME", "k"), now + 99, now + 101);
+    ASSERT_RANGE(INT_REPLY(c, "TTL k"), 99, 100);
+    ASSERT_RANGE(INT_REPLY(c, "EXPIRETIME k"), now + 99, now + 101);
     EXPECT_INT(c, 1, "PEXPIRE k 50000");
-    ASSERT_RANGE(ttl_of(c, "PTTL", "k"), 49000, 50000);
+    ASSERT_RANGE(INT_REPLY(c, "PTTL k"), 49000, 50000);
     EXPECT_INT(c, 1, "EXPIREAT k %lld", now + 200);
-    ASSERT_RANGE(ttl_of(c, "TTL", "k"), 198, 200);
+    ASSERT_RANGE(INT_REPLY(c, "TTL k"), 198, 200);
     EXPECT_INT(c, now + 200, "EXPIRETIME k");
     EXPECT_INT(c, (now + 200) * 1000, "PEXPIRETIME k");
     EXPECT_INT(c, 1, "PEXPIREAT k %lld", (now + 300) * 1000 + 123);
@@ -221,7 +197,7 @@ test_keys_expire_options(void **state)
     EXPECT_INT(c, 1, "EXPIRE k 300 GT");
     EXPECT_INT(c, 0, "EXPIRE k 400 LT");
     EXPECT_INT(c, 1, "PEXPIRE k 100000 lt");
-    ASSERT_RANGE(ttl_of(c, "TTL", "k"), 99, 100);
+    ASSERT_RANGE(INT_REPLY(c, "TTL k"), 99, 100);
     EXPECT_INT(c, 1, "PERSIST k");
     EXPECT_INT(c, 1, "EXPIRE k 100 NX");
     EXPECT_ERR(c,
@@ -231,7 +207,7 @@ test_keys_expire_options(void **state)
     EXPECT_ERR(c, "ERR GT and LT options at the same time are not compatible",
                "EXPIRE k 100 GT LT");
     EXPECT_ERR(c, "ERR Unsupported option FOO", "EXPIRE k 100 FOO");
-    ASSERT_RANGE(ttl_of(c, "TTL", "k"), 99, 100);
+    ASSERT_RANGE(INT_REPLY(c, "TTL k"), 99, 100);
 }
 
 /* A key past its TTL is gone for every command, before any background
@@ -289,7 +265,7 @@ test_keys_active_expiry(void **state)
     EXPECT_INT(c, 205, "DBSIZE");
     deadline = spawn_now_ms() + EXPIRE_WAIT_MS;
     while (spawn_now_ms() < deadline) {
-        n = int_cmd(c, "DBSIZE");
+        n = INT_REPLY(c, "DBSIZE");
         if (n == 5) {
             break;
         }

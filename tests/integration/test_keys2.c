@@ -61,19 +61,6 @@ check_strings(const redisReply *r, const char *const *want, size_t n)
         freeReplyObject(r_);                                                   \
     } while (0)
 
-/* Returns the integer reply of a command. */
-static long long
-int_reply(redisContext *c, const char *cmd)
-{
-    redisReply *r = CMD(c, cmd);
-    long long n;
-
-    ASSERT_TYPE(r, REDIS_REPLY_INTEGER);
-    n = r->integer;
-    freeReplyObject(r);
-    return n;
-}
-
 /* ---- COPY ---- */
 
 static void
@@ -148,11 +135,11 @@ test_keys2_copy_ttl(void **state)
 
     EXPECT_OK(c, "SET t v EX 100");
     EXPECT_INT(c, 1, "COPY t t2");
-    ttl = int_reply(c, "TTL t2");
+    ttl = INT_REPLY(c, "TTL t2");
     assert_true(ttl > 90 && ttl <= 100);
-    at = int_reply(c, "PEXPIRETIME t");
+    at = INT_REPLY(c, "PEXPIRETIME t");
     assert_true(at > 0);
-    assert_int_equal(int_reply(c, "PEXPIRETIME t2"), at);
+    assert_int_equal(INT_REPLY(c, "PEXPIRETIME t2"), at);
     /* REPLACE with a persistent source drops the destination's TTL */
     EXPECT_OK(c, "SET p v");
     EXPECT_INT(c, 1, "COPY p t2 REPLACE");
@@ -160,9 +147,9 @@ test_keys2_copy_ttl(void **state)
     /* ...and a source with a TTL gives it its own */
     EXPECT_OK(c, "SET d v EX 5000");
     EXPECT_INT(c, 1, "COPY t d REPLACE");
-    assert_int_equal(int_reply(c, "PEXPIRETIME d"), at);
+    assert_int_equal(INT_REPLY(c, "PEXPIRETIME d"), at);
     /* the source keeps its TTL */
-    assert_int_equal(int_reply(c, "PEXPIRETIME t"), at);
+    assert_int_equal(INT_REPLY(c, "PEXPIRETIME t"), at);
     /* a copy of an expired key is nothing */
     EXPECT_OK(c, "SET gone v PX 1");
     spawn_sleep_ms(20);
@@ -485,16 +472,6 @@ test_keys2_debug_populate(void **state)
 
 /* ---- DEBUG SET-ACTIVE-EXPIRE ---- */
 
-static long long
-dbsize(redisContext *c)
-{
-    redisReply *r = redisCommand(c, "DBSIZE");
-    assert_non_null(r);
-    long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-    freeReplyObject(r);
-    return n;
-}
-
 /* Off, expired keys stay counted until they are read (Redis's lazy
  * expiry, which its own tests check this way); on again, they go by
  * themselves within about a second. */
@@ -520,7 +497,7 @@ test_keys2_debug_set_active_expire(void **state)
     long long n = -1;
     for (int i = 0; i < 20 && n != 1; i++) {
         nanosleep(&pause, NULL);
-        n = dbsize(c);
+        n = INT_REPLY(c, "DBSIZE");
     }
     assert_int_equal(n, 1);
     EXPECT_ERR_PREFIX(c, "ERR", "DEBUG SET-ACTIVE-EXPIRE 2");

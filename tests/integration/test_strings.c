@@ -18,23 +18,10 @@ unix_ms(void)
     return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/* Returns the integer reply of a command. */
-static long long
-int_reply(redisContext *c, const char *cmd, const char *key)
-{
-    redisReply *r = CMD(c, "%s %s", cmd, key);
-    long long v;
-
-    ASSERT_TYPE(r, REDIS_REPLY_INTEGER);
-    v = r->integer;
-    freeReplyObject(r);
-    return v;
-}
-
 /* Asserts lo <= TTL(key) <= hi (seconds). */
 #define ASSERT_TTL(c, key, lo, hi)                                             \
     do {                                                                       \
-        long long t_ = int_reply((c), "TTL", (key));                           \
+        long long t_ = INT_REPLY((c), "TTL %s", (key));                        \
         if (t_ < (lo) || t_ > (hi)) {                                          \
             print_error("TTL %s = %lld, expected [%lld, %lld]\n", (key), t_,   \
                         (long long)(lo), (long long)(hi));                     \
@@ -45,7 +32,7 @@ int_reply(redisContext *c, const char *cmd, const char *key)
 /* Asserts lo <= PTTL(key) <= hi (ms). */
 #define ASSERT_PTTL(c, key, lo, hi)                                            \
     do {                                                                       \
-        long long t_ = int_reply((c), "PTTL", (key));                          \
+        long long t_ = INT_REPLY((c), "PTTL %s", (key));                       \
         if (t_ < (lo) || t_ > (hi)) {                                          \
             print_error("PTTL %s = %lld, expected [%lld, %lld]\n", (key), t_,  \
                         (long long)(lo), (long long)(hi));                     \

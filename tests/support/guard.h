@@ -1,8 +1,9 @@
 /* guard.h: a buffer that ends at an inaccessible page, for parser tests: a
  * read one byte past the input faults at once instead of passing unseen.
  * Header-only (each test file gets its own buffer); include after cmocka.h.
- *   guard_setup() in the group setup, guard_teardown() in the teardown,
- *   guard_put(src, n) copies n bytes so they end at the guard page. */
+ *   guard_setup / guard_teardown are the group setup and teardown
+ *   (cmocka_run_group_tests), guard_put(src, n) copies n bytes so they end
+ *   at the guard page. */
 #pragma once
 
 #include <stddef.h>
@@ -16,8 +17,9 @@ static char *guard_map;   /* GUARD_ROOM bytes, then one PROT_NONE page */
 static size_t guard_page; /* bytes per page */
 
 static inline int
-guard_setup(void)
+guard_setup(void **state)
 {
+    (void)state;
     guard_page = (size_t)sysconf(_SC_PAGESIZE);
     guard_map = mmap(NULL, GUARD_ROOM + guard_page, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -28,8 +30,9 @@ guard_setup(void)
 }
 
 static inline int
-guard_teardown(void)
+guard_teardown(void **state)
 {
+    (void)state;
     return munmap(guard_map, GUARD_ROOM + guard_page);
 }
 

@@ -25,22 +25,6 @@
 
 #define MAX_INLINE ((size_t)RESP_MAX_INLINE) /* bytes, as a size_t */
 
-/* ---- guard page (tests/support/guard.h) ---- */
-
-static int
-group_setup(void **state)
-{
-    (void)state;
-    return guard_setup();
-}
-
-static int
-group_teardown(void **state)
-{
-    (void)state;
-    return guard_teardown();
-}
-
 /* ---- helpers ---- */
 
 static const struct resp_limits default_limits = {RESP_MAX_ARGS, RESP_MAX_BULK,
@@ -1232,6 +1216,6 @@ main(void)
         cmocka_unit_test(test_resp_fmt_double_round_trips),
     };
 
-    return cmocka_run_group_tests_name("resp", tests, group_setup,
-                                       group_teardown);
+    return cmocka_run_group_tests_name("resp", tests, guard_setup,
+                                       guard_teardown);
 }

@@ -25,22 +25,6 @@
 #define FUZZ_ROUNDS 20000             /* mutated payloads per base payload */
 #define MAX_LEN     ((size_t)1 << 20) /* max_len given to the decoder */
 
-/* ---- guard page (tests/support/guard.h) ---- */
-
-static int
-group_setup(void **state)
-{
-    (void)state;
-    return guard_setup();
-}
-
-static int
-group_teardown(void **state)
-{
-    (void)state;
-    return guard_teardown();
-}
-
 /* ---- helpers ---- */
 
 /* Decodes hex text into out; returns the byte count. */
@@ -149,6 +133,25 @@ rng(void)
     return rng_state;
 }
 
+/* Appends the *lit pending literal bytes at src as one LZF literal run
+ * (none if *lit is 0) and clears *lit; false if out has no room. */
+static bool
+put_literals(unsigned char *out, size_t cap, size_t *o,
+             const unsigned char *src, size_t *lit)
+{
+    if (*lit == 0) {
+        return true;
+    }
+    if (*o + 1 + *lit > cap) {
+        return false;
+    }
+    out[(*o)++] = (unsigned char)(*lit - 1);
+    memcpy(out + *o, src, *lit);
+    *o += *lit;
+    *lit = 0;
+    return true;
+}
+
 /* A naive LZF compressor (brute-force match search) for round trips.
  * Returns the compressed size, or 0 if out is too small. */
 static size_t
@@ -169,16 +172,9 @@ lzf_compress(const unsigned char *in, size_t n, unsigned char *out, size_t cap)
                 dist = d;
             }
         }
-        if (best >= 3 || lit == 32) {
-            if (lit > 0) {
-                if (o + 1 + lit > cap) {
-                    return 0;
-                }
-                out[o++] = (unsigned char)(lit - 1);
-                memcpy(out + o, in + lit_at, lit);
-                o += lit;
-                lit = 0;
-            }
+        if ((best >= 3 || lit == 32) &&
+            !put_literals(out, cap, &o, in + lit_at, &lit)) {
+            return 0;
         }
         if (best >= 3) {
             size_t l = best - 2, off = dist - 1;
@@ -201,15 +197,7 @@ lzf_compress(const unsigned char *in, size_t n, unsigned char *out, size_t cap)
             i++;
         }
     }
-    if (lit > 0) {
-        if (o + 1 + lit > cap) {
-            return 0;
-        }
-        out[o++] = (unsigned char)(lit - 1);
-        memcpy(out + o, in + lit_at, lit);
-        o += lit;
-    }
-    return o;
+    return put_literals(out, cap, &o, in + lit_at, &lit) ? o : 0;
 }
 
 /* Writes an RDB length (any form: 1, 2, 5 or 9 bytes as `form` says). */
@@ -750,6 +738,6 @@ main(void)
         cmocka_unit_test(test_rdbstr_fuzz_lzf_streams),
     };
 
-    return cmocka_run_group_tests_name("rdbstr", tests, group_setup,
-                                       group_teardown);
+    return cmocka_run_group_tests_name("rdbstr", tests, guard_setup,
+                                       guard_teardown);
 }
