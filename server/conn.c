@@ -604,34 +604,46 @@ protocol_error(struct conn *c)
 /* Looks at the complete requests ahead in the input buffer and has the
  * engine prefetch their keys (argument 1): first the index buckets of all,
  * then the entries those point at, so that a pipeline's lookups overlap
- * their cache misses instead of waiting for each. Returns how many
- * requests it looked at (0 if fewer than two: nothing to overlap). */
+ * their cache misses instead of waiting for each. Only multibulk requests
+ * are looked at: parsing an inline one unescapes its quoted arguments in
+ * place, and the main loop must parse the bytes as they came. Returns how
+ * many requests it looked at (0 if fewer than two: nothing to overlap, and
+ * nothing is hashed). */
 static size_t
 prefetch_ahead(struct conn *c, const struct resp_limits *lim)
 {
     struct resp_parser ps;
     struct resp_arg a[LOOKAHEAD_ARGS];
+    const char *key[LOOKAHEAD_REQS];
+    size_t klen[LOOKAHEAD_REQS];
     uint64_t hash[LOOKAHEAD_REQS];
     size_t pos = c->ipos, seen = 0, n = 0;
     resp_parser_reset(&ps);
-    while (seen < LOOKAHEAD_REQS && pos < c->ilen) {
+    while (seen < LOOKAHEAD_REQS && pos < c->ilen && c->ibuf[pos] == '*') {
         int rc = resp_parse_request(&ps, c->ibuf + pos, c->ilen - pos, a,
                                     LOOKAHEAD_ARGS, lim);
         if (rc <= 0) {
             break; /* incomplete, long or malformed: the main loop decides */
         }
         if (ps.nargs >= 2) {
-            hash[n] = engine_key_hash(c->ibuf + pos + a[1].off, a[1].len);
-            engine_prefetch(hash[n++], false);
+            key[n] = c->ibuf + pos + a[1].off;
+            klen[n++] = a[1].len;
         }
         seen++;
         pos += (size_t)rc;
         resp_parser_reset(&ps);
     }
+    if (seen < 2) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        hash[i] = engine_key_hash(key[i], klen[i]);
+        engine_prefetch(hash[i], false);
+    }
     for (size_t i = 0; n >= 2 && i < n; i++) {
         engine_prefetch_entry(hash[i]);
     }
-    return seen >= 2 ? seen : 0;
+    return seen;
 }
 
 /* Parses and runs every complete request in the input buffer. */

@@ -462,6 +462,26 @@ test_protocol_inline(void **state)
     raw_sends(rc, "SET k5 \"\"\r\nSTRLEN k5\r\n");
     RAW_EXPECT(rc, "+OK\r\n");
     RAW_EXPECT(rc, ":0\r\n");
+    /* quoted and escaped arguments in input long enough for the pipeline
+     * look-ahead, alone, pipelined, and after a multibulk request (the
+     * look-ahead once unescaped them in place, and the second parse failed
+     * with "unbalanced quotes") */
+    raw_sends(rc, "SET q \"hello world, a long quoted value here\"\r\n");
+    RAW_EXPECT(rc, "+OK\r\n");
+    EXPECT_STR(c, "hello world, a long quoted value here", "GET q");
+    raw_sends(rc, "SET q2 \"\\x41\\x42 and some more text\"\r\nGET q2\r\n"
+                  "SET q3 'x y'\r\nGET q3\r\n");
+    RAW_EXPECT(rc, "+OK\r\n");
+    RAW_EXPECT(rc, "$21\r\nAB and some more text\r\n");
+    RAW_EXPECT(rc, "+OK\r\n");
+    RAW_EXPECT(rc, "$3\r\nx y\r\n");
+    raw_sends(rc, "*3\r\n$3\r\nSET\r\n$2\r\nq4\r\n$1\r\n1\r\n"
+                  "*2\r\n$3\r\nGET\r\n$2\r\nq4\r\n"
+                  "SET q5 \"a \\\"b\\\" c, long enough\"\r\nGET q5\r\n");
+    RAW_EXPECT(rc, "+OK\r\n");
+    RAW_EXPECT(rc, "$1\r\n1\r\n");
+    RAW_EXPECT(rc, "+OK\r\n");
+    RAW_EXPECT(rc, "$20\r\na \"b\" c, long enough\r\n");
     raw_sends(rc, "GET missing\r\n");
     RAW_EXPECT(rc, "$-1\r\n");
     raw_sends(rc, "GET\r\n");
