@@ -627,7 +627,10 @@ step_pool(uint32_t keep, int64_t *budget)
     while (budget_left(budget) && seg_trim(keep, 1) > 0) {
         *budget -= TRIM_NS;
     }
-    bool more = index_release(budget) || seg_free() > keep;
+    if (budget_left(budget)) {
+        index_release(budget);
+    }
+    bool more = index_release_pending() || seg_free() > keep;
     gen_prefault(budget);
     return more;
 }

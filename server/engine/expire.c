@@ -607,6 +607,5 @@ expire_step(oh_time now, int64_t *budget)
             *budget -= HEAP_NS;
         }
     }
-    return ex.sw.id != SEG_NIL || ex.q_n > 0 ||
-           (ex.n > 0 && key_of(ex.heap[0]) <= now);
+    return expire_pending(now);
 }

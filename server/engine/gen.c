@@ -56,10 +56,12 @@
  * whose items need no grouping (none has an expiry, or all expire in
  * order within one group's width) moves to old whole (no copy). Under
  * noeviction nothing live is ever dropped: writers leave one segment for
- * compaction and sets fail with OH_NOMEM. A writer that needs memory does
- * bounded work: it frees queued large values (seg_large_reap), up to
- * INLINE_WHOLE due whole segments from the expiry heap, then (policy
- * generational) drops one victim segment; up to 16 tries. That last resort is
+ * compaction and sets fail with OH_NOMEM. A writer that needs memory
+ * (reclaim_for) first gives back memory already dead, queued large values
+ * and dead index chunks, a few at a time until it fits (each call frees at
+ * least one, so this ends); then it frees up to INLINE_WHOLE due whole
+ * segments from the expiry heap, or (policy generational) drops a victim
+ * segment; at most 16 segments. That last resort is
  * rare: once memory is within two segments of maxmemory every engine_set ends
  * with gen_assist(), about ASSIST_NS of the running scavenge or merge (a cheap
  * one is started if none runs), so the jobs, which keep accessed items, advance
@@ -1214,7 +1216,7 @@ bool
 gen_step(oh_time now, int64_t *budget)
 {
     int64_t cost = 0;
-    if (pressure() && index_release_pending()) {
+    if (pressure() && index_release_pending() && budget_left(budget)) {
         index_release(budget); /* dead index memory before live items */
     }
     reap_larges(budget);

@@ -99,10 +99,11 @@
  * bucket, room for too few entries to climb back from 4 to 12 per bucket.
  * During a shrink ghosts only take free slots of the new chain, else they are
  * dropped. index_flush() swaps in a 16-bucket table and queues the old ones in
- * a graveyard that index_step() frees a bucket chain at a time and a 16 KiB
- * chunk per munmap (~5 us; 64 KiB took ~20 us, too long for one unit of a 30 us
- * step). index_random() tries RANDOM_PROBES random buckets, then walks
- * RANDOM_WALK buckets from a cursor that the next call resumes.
+ * a graveyard that index_step() frees 16 KiB of bucket table per munmap (~5
+ * us; 64 KiB took ~20 us, too long for one unit of a step), its overflow
+ * chunks going to the dead list (chunk_step). index_random() tries
+ * RANDOM_PROBES random buckets, then walks RANDOM_WALK buckets from a cursor
+ * that the next call resumes.
  *
  * Cost: lookup = one bucket line (+ chain) + one item line; rehash of one
  * chain ~ 8 key reads; sweep ~ 40 ns per bucket (REHASH_GROW_NS measured
@@ -122,15 +123,16 @@
 #include "budget.h"
 #include "item.h"
 
-#define BUCKET_SLOTS   7
-#define MIN_LOG2       4   /* smallest table: 16 buckets */
-#define GROW_LOAD      8   /* used slots per bucket that start a growth */
-#define REHASH_GROW_NS 190 /* per slot moved while growing (reads key) */
-#define REHASH_SLOT_NS 10  /* per slot moved while shrinking */
-#define BUCKET_NS      60  /* per bucket visited */
+#define BUCKET_SLOTS      7
+#define MIN_LOG2          4   /* smallest table: 16 buckets */
+#define GROW_LOAD         8   /* used slots per bucket that start a growth */
+#define REHASH_GROW_NS    190 /* per slot moved while growing (reads key) */
+#define REHASH_SLOT_NS    10  /* per slot moved while shrinking */
+#define BUCKET_NS         60  /* per bucket visited */
 /* per bucket a shrink moves (page faults in the new table, merging
  * chains; calibrated) */
-#define SHRINK_NS      150
+#define SHRINK_NS         150
+#define SWEEP_CLOCK_EVERY 4 /* buckets swept per read of the step's clock */
 
 #define OVF_SLOTS 3
 
@@ -982,10 +984,16 @@ sweep_bucket(struct bucket *head)
     return cost;
 }
 
+/* Unmaps dead chunks while the budget lasts, and always at least one: a
+ * writer that must make room counts on progress even past a step's
+ * deadline (as seg_large_reap). */
 static void
 chunk_step(int64_t *budget_ns)
 {
-    while (ix.dead != NULL && (budget_ns == NULL || budget_left(budget_ns))) {
+    bool first = true;
+    while (ix.dead != NULL &&
+           (budget_ns == NULL || first || budget_left(budget_ns))) {
+        first = false;
         struct ovf *c = ix.dead;
         struct ovf *below = (struct ovf *)(uintptr_t)c->slot[0];
         if (c->next != NULL) {
@@ -1031,7 +1039,11 @@ index_step(int64_t *budget_ns)
             ix.pass_bumps = seg_bumps();
             ix.dirty = false;
         }
-        while (budget_left(budget_ns)) {
+        /* a bucket takes ~40 ns, a clock read ~20: the deadline is read
+         * every SWEEP_CLOCK_EVERY buckets */
+        for (unsigned n = 0;
+             *budget_ns > 0 && (n % SWEEP_CLOCK_EVERY != 0 || !budget_late());
+             n++) {
             *budget_ns -= sweep_bucket(&ix.t[0].b[ix.sweep]);
             if (++ix.sweep > ix.t[0].mask) {
                 ix.sweep = 0;
