@@ -157,6 +157,11 @@ bool cmd_arg_is(const struct resp_str *a, const char *word);
 bool cmd_arg_ll(const struct resp_str *a, long long *out);
 /* Parses an argument as a long double that is not NaN (INCRBYFLOAT). */
 bool cmd_arg_ld(const struct resp_str *a, long double *out);
+/* Converts an expiry argument v (seconds if `secs`, else ms; after `now`
+ * if `relative`, else absolute) to an absolute time in ms in *out. Returns
+ * false if that cannot be represented ("invalid expire time"). */
+bool cmd_expiry_ms(long long v, bool secs, bool relative, oh_time now,
+                   long long *out);
 
 /* Per-command counters for INFO commandstats. */
 struct cmd_stats {

@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <string.h>
 
 bool
@@ -31,4 +32,20 @@ bool
 cmd_arg_ld(const struct resp_str *a, long double *out)
 {
     return util_str2ld(a->p, a->len, out);
+}
+
+bool
+cmd_expiry_ms(long long v, bool secs, bool relative, oh_time now,
+              long long *out)
+{
+    if (secs && (v > LLONG_MAX / 1000 || v < LLONG_MIN / 1000)) {
+        return false;
+    }
+    v = secs ? v * 1000 : v;
+    if (relative && ((now > 0 && v > LLONG_MAX - now) ||
+                     (now < 0 && v < LLONG_MIN - now))) {
+        return false;
+    }
+    *out = relative ? v + now : v;
+    return true;
 }

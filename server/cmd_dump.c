@@ -27,8 +27,9 @@
 #include "rdbstr.h"
 #include "reply.h"
 
-#include <limits.h>
 #include <stdlib.h>
+
+#define BUSYKEY_ERR "BUSYKEY Target key name already exists."
 
 #define RESTORE_FREQ_MAX 255 /* LFU counter ceiling (Redis's) */
 
@@ -130,12 +131,9 @@ restore_expire_at(struct conn *c, const struct cmd_req *r,
         reply_error(c, "ERR Invalid TTL value, must be >= 0");
         return false;
     }
-    if (ttl != 0 && !o->absttl) {
-        if (r->now > 0 && ttl > LLONG_MAX - r->now) {
-            reply_error(c, "ERR invalid expire time in 'restore' command");
-            return false;
-        }
-        ttl += r->now;
+    if (ttl != 0 && !cmd_expiry_ms(ttl, false, !o->absttl, r->now, &ttl)) {
+        reply_error(c, "ERR invalid expire time in 'restore' command");
+        return false;
     }
     *out = ttl == 0 ? OH_TIME_NONE : (oh_time)ttl;
     return true;
@@ -188,7 +186,7 @@ restore_store(struct conn *c, const struct resp_str *key,
     if (rc < 0) {
         reply_engine_error(c, rc);
     } else if (rc == 0) {
-        reply_error(c, "BUSYKEY Target key name already exists.");
+        reply_error(c, BUSYKEY_ERR);
     } else {
         cmd_key_modified(key->p, key->len);
         reply_ok(c);
@@ -209,7 +207,7 @@ cmd_restore(struct conn *c, const struct cmd_req *r)
     }
     if (!o.replace && engine_peek(key->p, key->len, r->now, &it)) {
         engine_release(&it);
-        reply_error(c, "BUSYKEY Target key name already exists.");
+        reply_error(c, BUSYKEY_ERR);
         return;
     }
     if (!restore_expire_at(c, r, &o, &at) || !restore_decode(c, r, &v)) {

@@ -28,6 +28,7 @@
 struct text {
     char *p;
     size_t len, cap;
+    bool failed; /* an append did not fit in memory: the text is cut */
 };
 
 static void text_printf(struct text *t, const char *fmt, ...)
@@ -42,6 +43,7 @@ text_printf(struct text *t, const char *fmt, ...)
         int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
         va_end(ap);
         if (n < 0) {
+            t->failed = true;
             return;
         }
         if ((size_t)n < t->cap - t->len) {
@@ -51,11 +53,25 @@ text_printf(struct text *t, const char *fmt, ...)
         size_t ncap = (t->cap + (size_t)n + 1) * 2;
         char *np = realloc(t->p, ncap);
         if (np == NULL) {
+            t->failed = true;
             return;
         }
         t->p = np;
         t->cap = ncap;
     }
+}
+
+/* Answers with the text (verbatim in RESP3), or an error if it was cut
+ * for want of memory; frees it. */
+static void
+reply_text(struct conn *c, struct text *t)
+{
+    if (t->failed) {
+        reply_error(c, "ERR out of memory");
+    } else {
+        reply_verbatim(c, t->p != NULL ? t->p : "", t->len);
+    }
+    free(t->p);
 }
 
 static void
@@ -362,7 +378,7 @@ cmd_info(struct conn *c, const struct cmd_req *r)
 {
     bool want[NSECTIONS];
     pick_sections(r, want);
-    struct text t = {NULL, 0, 0};
+    struct text t = {NULL, 0, 0, false};
     text_printf(&t, "%s", "");
     for (size_t s = 0; s < NSECTIONS; s++) {
         if (want[s]) {
@@ -371,8 +387,7 @@ cmd_info(struct conn *c, const struct cmd_req *r)
             sections[s].write(&t);
         }
     }
-    reply_verbatim(c, t.p != NULL ? t.p : "", t.len);
-    free(t.p);
+    reply_text(c, &t);
 }
 
 void
@@ -464,10 +479,9 @@ static void
 memory_malloc_stats(struct conn *c, const struct cmd_req *r)
 {
     (void)r;
-    struct text t = {NULL, 0, 0};
+    struct text t = {NULL, 0, 0, false};
     malloc_stats_print(text_append, &t, NULL);
-    reply_verbatim(c, t.p != NULL ? t.p : "", t.len);
-    free(t.p);
+    reply_text(c, &t);
 }
 
 static void

@@ -258,18 +258,11 @@ expire_when(struct conn *c, const struct cmd_req *r, bool secs, bool relative,
         reply_error_notint(c);
         return false;
     }
-    if (secs && (v > LLONG_MAX / 1000 || v < LLONG_MIN / 1000)) {
-        goto invalid;
+    if (!cmd_expiry_ms(v, secs, relative, r->now, when)) {
+        reply_errorf(c, "ERR invalid expire time in '%s' command", cmd);
+        return false;
     }
-    v = secs ? v * 1000 : v;
-    if (relative && r->now > 0 && v > LLONG_MAX - r->now) {
-        goto invalid;
-    }
-    *when = relative ? v + r->now : v;
     return true;
-invalid:
-    reply_errorf(c, "ERR invalid expire time in '%s' command", cmd);
-    return false;
 }
 
 /* Returns whether the NX XX GT LT conditions allow replacing expiry `cur`

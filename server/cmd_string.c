@@ -124,23 +124,12 @@ expire_at_arg(struct conn *c, const struct resp_str *a,
         reply_error_notint(c);
         return false;
     }
-    if (v <= 0 || (u->seconds && v > LLONG_MAX / 1000)) {
-        goto invalid;
-    }
-    if (u->seconds) {
-        v *= 1000;
-    }
-    if (u->relative) {
-        if (now < 0 || v > LLONG_MAX - now) {
-            goto invalid;
-        }
-        v += now;
+    if (v <= 0 || !cmd_expiry_ms(v, u->seconds, u->relative, now, &v)) {
+        reply_errorf(c, "ERR invalid expire time in '%s' command", cmd);
+        return false;
     }
     *out = (oh_time)v;
     return true;
-invalid:
-    reply_errorf(c, "ERR invalid expire time in '%s' command", cmd);
-    return false;
 }
 
 /* Returns the expiry unit named by `a`, or NULL. */

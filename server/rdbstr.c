@@ -56,7 +56,8 @@
  */
 #include "rdbstr.h"
 
-#include <stdio.h>
+#include "proto/resp.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,21 +140,10 @@ rdbstr_crc64(uint64_t crc, const void *p, size_t n)
 static bool
 int_text(const char *v, size_t n, int32_t *out)
 {
-    size_t i = (n > 0 && v[0] == '-') ? 1 : 0;
-    bool neg = i == 1;
-    int64_t x = 0;
+    long long x;
 
-    if (n == i || n > INT_TEXT_MAX || (v[i] == '0' && (n != 1))) {
-        return false;
-    }
-    for (; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9') {
-            return false;
-        }
-        x = x * 10 + (v[i] - '0');
-    }
-    x = neg ? -x : x;
-    if (x < INT32_MIN || x > INT32_MAX) {
+    if (n > INT_TEXT_MAX || !resp_str2ll(v, n, &x) || x < INT32_MIN ||
+        x > INT32_MAX) {
         return false;
     }
     *out = (int32_t)x;
@@ -380,7 +370,7 @@ load_int(struct cursor *c, size_t w, struct rdbstr_value *out)
         u |= ~0u << (8 * w); /* sign-extend */
     }
     memcpy(&x, &u, sizeof(x));
-    out->len = (size_t)snprintf(out->num, sizeof(out->num), "%ld", (long)x);
+    out->len = resp_fmt_ll(out->num, x);
     out->p = out->num;
     return RDBSTR_OK;
 }
