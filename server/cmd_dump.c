@@ -27,7 +27,6 @@
 #include "rdbstr.h"
 #include "reply.h"
 
-#include <stdlib.h>
 
 #define BUSYKEY_ERR "BUSYKEY Target key name already exists."
 
@@ -35,27 +34,28 @@
 
 /* ---- DUMP ---- */
 
+/* The value bytes go out from the engine as GET's do (no copy): only the
+ * head (type, length) and the footer (version, CRC-64) are built here. */
 void
 cmd_dump(struct conn *c, const struct cmd_req *r)
 {
     struct engine_item it;
-    char *buf;
-    size_t n;
+    char head[RDBSTR_HEAD_MAX], foot[RDBSTR_FOOTER_BYTES];
+    bool with_value;
 
     if (!engine_get(r->argv[1].p, r->argv[1].len, r->now, &it)) {
         reply_null(c);
         return;
     }
-    buf = malloc(rdbstr_dump_size(it.val, it.vlen));
-    if (buf == NULL) {
+    size_t hn = rdbstr_dump_head(it.val, it.vlen, head, &with_value);
+    uint64_t crc = rdbstr_crc64(0, head, hn);
+    if (with_value) {
+        crc = rdbstr_crc64(crc, it.val, it.vlen);
+    } else {
         engine_release(&it);
-        reply_error_oom(c);
-        return;
     }
-    n = rdbstr_dump(it.val, it.vlen, buf);
-    engine_release(&it);
-    reply_bulk(c, buf, n);
-    free(buf);
+    rdbstr_dump_foot(crc, foot);
+    reply_bulk_framed(c, head, hn, with_value ? &it : NULL, foot, sizeof(foot));
 }
 
 /* ---- RESTORE ---- */

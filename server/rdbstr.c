@@ -220,30 +220,41 @@ rdbstr_dump_size(const char *val, size_t vlen)
 }
 
 size_t
-rdbstr_dump(const char *val, size_t vlen, char *out)
+rdbstr_dump_head(const char *val, size_t vlen, char *head, bool *with_value)
 {
-    unsigned char *o = (unsigned char *)out;
-    size_t n = 0;
-    uint64_t crc;
+    unsigned char *o = (unsigned char *)head;
     int32_t x;
 
-    o[n++] = RDBSTR_TYPE_STRING;
-    if (int_text(val, vlen, &x)) {
-        n += put_int(o + n, x);
-    } else {
-        n += put_len(o + n, vlen);
-        if (vlen > 0) {
-            memcpy(o + n, val, vlen);
-        }
+    o[0] = RDBSTR_TYPE_STRING;
+    *with_value = !int_text(val, vlen, &x);
+    return 1 + (*with_value ? put_len(o + 1, vlen) : put_int(o + 1, x));
+}
+
+void
+rdbstr_dump_foot(uint64_t crc, char *foot)
+{
+    unsigned char *o = (unsigned char *)foot;
+
+    o[0] = (unsigned char)(RDBSTR_VERSION & 0xff);
+    o[1] = (unsigned char)(RDBSTR_VERSION >> 8);
+    crc = rdbstr_crc64(crc, o, 2);
+    for (int i = 0; i < 8; i++) {
+        o[2 + i] = (unsigned char)(crc >> (8 * i));
+    }
+}
+
+size_t
+rdbstr_dump(const char *val, size_t vlen, char *out)
+{
+    bool with_value;
+    size_t n = rdbstr_dump_head(val, vlen, out, &with_value);
+
+    if (with_value && vlen > 0) {
+        memcpy(out + n, val, vlen);
         n += vlen;
     }
-    o[n++] = (unsigned char)(RDBSTR_VERSION & 0xff);
-    o[n++] = (unsigned char)(RDBSTR_VERSION >> 8);
-    crc = rdbstr_crc64(0, o, n);
-    for (int i = 0; i < 8; i++) {
-        o[n++] = (unsigned char)(crc >> (8 * i));
-    }
-    return n;
+    rdbstr_dump_foot(rdbstr_crc64(0, out, n), out + n);
+    return n + RDBSTR_FOOTER_BYTES;
 }
 
 /* ---- verification ---- */

@@ -16,6 +16,7 @@
 #define RDBSTR_VERSION      10 /* RDB version DUMP writes (Redis 7.0's) */
 #define RDBSTR_VERSION_MAX  12 /* highest version RESTORE accepts */
 #define RDBSTR_FOOTER_BYTES 10 /* version (2 B) + CRC-64 (8 B) */
+#define RDBSTR_HEAD_MAX     10 /* type (1 B) + the longest length prefix */
 #define RDBSTR_LZF_MAX_RATIO                                                   \
     88 /* most output bytes LZF can make per input byte (a 3-byte back         \
           reference emits up to 264) */
@@ -51,6 +52,15 @@ size_t rdbstr_dump_size(const char *val, size_t vlen);
  * integers use the integer encodings (as Redis writes them); others are
  * plain length-prefixed strings. Returns the bytes written. */
 size_t rdbstr_dump(const char *val, size_t vlen, char *out);
+/* The same payload in three parts, so a server can send the value bytes
+ * from where they are: rdbstr_dump_head() writes the type and the length
+ * prefix (or the whole integer encoding, and then *with_value is false)
+ * into head (RDBSTR_HEAD_MAX bytes) and returns its length; the value
+ * bytes follow if *with_value; rdbstr_dump_foot() writes the footer
+ * (RDBSTR_FOOTER_BYTES) given the CRC-64 of everything before it. */
+size_t rdbstr_dump_head(const char *val, size_t vlen, char *head,
+                        bool *with_value);
+void rdbstr_dump_foot(uint64_t crc, char *foot);
 
 /* Checks a payload's footer: length, version (<= RDBSTR_VERSION_MAX) and
  * CRC. Returns RDBSTR_OK or RDBSTR_EVERIFY; *version (if not NULL) gets

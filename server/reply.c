@@ -124,6 +124,19 @@ reply_item_value(struct conn *c, struct engine_item *item)
 }
 
 void
+reply_bulk_framed(struct conn *c, const void *head, size_t hn,
+                  struct engine_item *item, const void *tail, size_t tn)
+{
+    put_header(c, '$', (long long)(hn + (item != NULL ? item->vlen : 0) + tn));
+    conn_out_append(c, head, hn);
+    if (item != NULL) {
+        conn_out_item(c, item);
+    }
+    conn_out_append(c, tail, tn);
+    conn_out_append(c, "\r\n", 2);
+}
+
+void
 reply_null(struct conn *c)
 {
     if (c->resp == 3) {

@@ -34,6 +34,10 @@ void reply_bulk_ll(struct conn *c, long long v);
  * releases it once the bytes are out (zero-copy for large values); the
  * caller must not use or release `item` afterwards. */
 void reply_item_value(struct conn *c, struct engine_item *item);
+/* A bulk string of head, then the value of a PINNED item (not copied; NULL
+ * for none; the pin goes as for reply_item_value), then tail. */
+void reply_bulk_framed(struct conn *c, const void *head, size_t hn,
+                       struct engine_item *item, const void *tail, size_t tn);
 /* Null bulk: RESP2 "$-1", RESP3 "_". */
 void reply_null(struct conn *c);
 /* Null array: RESP2 "*-1", RESP3 "_". */
