@@ -513,6 +513,8 @@ sweep_slice(oh_time now, int64_t *budget)
             return true; /* nothing left that can expire */
         }
         sweep_look_ahead(sw, s, now);
+        /* parsed again, not taken from the look-ahead: an EXPIRE or
+         * PERSIST in place since then must count */
         struct item_view v;
         item_parse(s->mem + sw->off, &s->bases, &v);
         uint64_t h = sweep_take_hash(sw, &v);
