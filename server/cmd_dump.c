@@ -27,7 +27,6 @@
 #include "rdbstr.h"
 #include "reply.h"
 
-
 #define BUSYKEY_ERR "BUSYKEY Target key name already exists."
 
 #define RESTORE_FREQ_MAX 255 /* LFU counter ceiling (Redis's) */
