@@ -4,14 +4,13 @@
       "target_name": "offheap",
       "sources": [
         "src/binding.c",
-        "../offheap.c",
-        "../offheap_async.c",
-        "../ketama.c"
+        "<!@(node scripts/sources.js sources)"
       ],
-      "include_dirs": [".."],
+      "include_dirs": ["<!@(node scripts/sources.js include)"],
       "defines": ["OFFHEAP_NO_LIBEVENT", "_DEFAULT_SOURCE"],
-      "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-lhiredis", "-lm"]
+      "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter",
+                   "-fvisibility=hidden"],
+      "libraries": ["<!@(node scripts/sources.js libs)"]
     }
   ]
 }

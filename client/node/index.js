@@ -13,8 +13,16 @@
  * client (no threads): calls made in the same tick leave in one write.
  * getSync/setSync/delSync block on a second connection, for a local Unix
  * socket where a caller wants a drop-in for a Map.
+ *
+ * OffheapCache (lib/cache.js) is the lru-cache-like API on top: values
+ * serialized, ttl, fetch() with stampede protection. offheap/keyv is a Keyv
+ * store. Errors are the Error subclasses of lib/errors.js, each with a code.
  */
-const native = require('./build/Release/offheap.node');
+const { load } = require('./lib/native');
+const errors = require('./lib/errors');
+
+const { native, file: addonFile } = load();
+native.setErrorFactory(errors.fromNative);
 
 const NX = 1;
 const XX = 2;
@@ -42,6 +50,11 @@ class Client {
     }
     this._h = native.create({ ...options, servers });
     this.closed = false;
+    this.servers = servers;
+    this.options = { ...options };
+    this.prefix = typeof options.prefix === 'string' ? options.prefix : '';
+    this.serverList = servers.split(',').map((s) => s.trim()).filter(Boolean);
+    this.serverCount = this.serverList.length;
   }
 
   /* Resolves to the value (string, or Buffer with {buffer:true}) or null. */
@@ -84,7 +97,8 @@ class Client {
 
   /* Any command: args[keyIndex] is the key (prefixed, routed); 0 for none. */
   command(args, keyIndex = 0, opts) {
-    return native.command(this._h, args.map(String), keyIndex, !!(opts && opts.buffer));
+    return native.command(this._h, args.map((a) => (Buffer.isBuffer(a) ? a : String(a))),
+      keyIndex, !!(opts && opts.buffer));
   }
 
   getSync(key, opts) {
@@ -118,4 +132,16 @@ function connect(servers, options) {
   return new Client(servers, options);
 }
 
-module.exports = { connect, Client, HASH_FNV1A_64: 0, HASH_MD5: 1 };
+module.exports = {
+  connect, Client, HASH_FNV1A_64: 0, HASH_MD5: 1, addonFile,
+  OffheapError: errors.OffheapError,
+  ConnectionError: errors.ConnectionError,
+  TimeoutError: errors.TimeoutError,
+  ServerError: errors.ServerError,
+  ClosedError: errors.ClosedError,
+  SerializationError: errors.SerializationError,
+  FetchError: errors.FetchError,
+};
+/* After the exports above: lib/cache.js requires connect from here. */
+module.exports.OffheapCache = require('./lib/cache').OffheapCache;
+

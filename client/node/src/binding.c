@@ -314,17 +314,99 @@ bytes_free(struct bytes *b)
     b->heap = NULL;
 }
 
+/* The name of an offheap_rc: "OFFHEAP_TIMEOUT" for OFFHEAP_ERR_TIMEOUT. */
+static const char *
+rc_name(int rc)
+{
+    switch (rc) {
+#define X(name, code, msg)                                                     \
+    case (code):                                                               \
+        return "OFFHEAP_" #name;
+        OFFHEAP_ERRORS(X)
+#undef X
+    default:
+        return "OFFHEAP_ERR";
+    }
+}
+
+/* The JS function (code, message, rc) -> Error given by setErrorFactory(),
+ * which makes the Error subclasses of index.js; per environment. */
+struct addon {
+    napi_ref make_error;
+};
+
+static void
+addon_free(napi_env env, void *data, void *hint)
+{
+    struct addon *a = data;
+
+    (void)hint;
+    if (a->make_error != NULL) {
+        napi_delete_reference(env, a->make_error);
+    }
+    free(a);
+}
+
 static napi_value
 make_error(napi_env env, int status, const char *msg)
 {
-    napi_value m, code, err;
-    char name[32];
+    napi_value m, code, rc, err = NULL, fn, global;
+    struct addon *a = NULL;
 
-    snprintf(name, sizeof(name), "OFFHEAP_%d", -status);
     napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
-    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
-    napi_create_error(env, code, m, &err);
+    napi_create_string_utf8(env, rc_name(status), NAPI_AUTO_LENGTH, &code);
+    napi_create_int32(env, status, &rc);
+    napi_get_instance_data(env, (void **)&a);
+    if (a != NULL && a->make_error != NULL &&
+        napi_get_reference_value(env, a->make_error, &fn) == napi_ok &&
+        fn != NULL) {
+        napi_value argv[3] = {code, m, rc};
+
+        napi_get_global(env, &global);
+        if (napi_call_function(env, global, fn, 3, argv, &err) != napi_ok) {
+            bool pending = false;
+            napi_value ignored;
+
+            napi_is_exception_pending(env, &pending);
+            if (pending) {
+                napi_get_and_clear_last_exception(env, &ignored);
+            }
+            err = NULL;
+        }
+    }
+    if (err == NULL) {
+        napi_create_error(env, code, m, &err);
+    }
     return err;
+}
+
+/* setErrorFactory(fn) */
+static napi_value
+js_set_error_factory(napi_env env, napi_callback_info info)
+{
+    napi_value a[1];
+    size_t argc = 1;
+    struct addon *ad = NULL;
+
+    napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+    napi_get_instance_data(env, (void **)&ad);
+    if (ad == NULL) {
+        ad = calloc(1, sizeof(*ad));
+        if (ad == NULL ||
+            napi_set_instance_data(env, ad, addon_free, NULL) != napi_ok) {
+            free(ad);
+            napi_throw_error(env, "ENOMEM", "out of memory");
+            return NULL;
+        }
+    }
+    if (ad->make_error != NULL) {
+        napi_delete_reference(env, ad->make_error);
+        ad->make_error = NULL;
+    }
+    if (argc >= 1) {
+        napi_create_reference(env, a[0], 1, &ad->make_error);
+    }
+    return NULL;
 }
 
 static napi_value
@@ -602,7 +684,7 @@ static offheap_t *
 sync_handle(napi_env env, struct client *cl)
 {
     if (cl->ac == NULL) {
-        napi_throw_error(env, "OFFHEAP_10", "client is closed");
+        napi_throw(env, make_error(env, OFFHEAP_ERR_CLOSED, "client is closed"));
         return NULL;
     }
     if (cl->sync == NULL) {
@@ -617,10 +699,7 @@ sync_handle(napi_env env, struct client *cl)
 static napi_value
 throw_sync(napi_env env, offheap_t *c, int rc)
 {
-    char code[32];
-
-    snprintf(code, sizeof(code), "OFFHEAP_%d", -rc);
-    napi_throw_error(env, code, offheap_errstr(c));
+    napi_throw(env, make_error(env, rc, offheap_errstr(c)));
     return NULL;
 }
 
@@ -818,9 +897,9 @@ js_create(napi_env env, napi_callback_info info)
     }
     cl->holds = 1;
     if (argc < 1 || !init_client(env, cl, a[0])) {
-        napi_throw_error(env, "OFFHEAP_3",
-                         "bad servers (want host:port, unix:/path or a "
-                         "comma-separated list)");
+        napi_throw(env, make_error(env, OFFHEAP_ERR_INVAL,
+                                   "bad servers (want host:port, unix:/path "
+                                   "or a comma-separated list)"));
         close_client(cl);
         drop_js(cl);
         release_hold(cl);
@@ -877,6 +956,8 @@ init(napi_env env, napi_value exports)
         {"setSync", NULL, js_set_sync, NULL, NULL, NULL, napi_default, NULL},
         {"delSync", NULL, js_del_sync, NULL, NULL, NULL, napi_default, NULL},
         {"serverOf", NULL, js_server_of, NULL, NULL, NULL, napi_default, NULL},
+        {"setErrorFactory", NULL, js_set_error_factory, NULL, NULL, NULL,
+         napi_default, NULL},
     };
 
     napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]),
