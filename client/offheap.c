@@ -421,6 +421,7 @@ copy_options(struct offheap_pool *p, const offheap_options_t *o)
         p->backoff_max_ms = p->backoff_min_ms;
     }
     p->hash = o->hash;
+    p->local_reads = o->local_reads;
     p->db = o->db;
     p->username = dup_opt(o->username);
     p->password = dup_opt(o->password);
@@ -646,6 +647,7 @@ offheap_server_drop(struct offheap_server *s, const struct offheap_pool *p,
         redisFree(s->rc);
         s->rc = NULL;
     }
+    offheap_local_detach(s); /* it belongs to that server process */
     s->state = OFFHEAP_DOWN;
     s->epoch++;
     if (!failed) {
@@ -966,6 +968,11 @@ ensure_up(offheap_t *c, struct offheap_server *s, int64_t deadline)
     if (rc == 0) {
         rc = handshake(c, s, deadline);
     }
+    if (rc == 0 && c->pool.local_reads == OFFHEAP_LOCAL_AUTO &&
+        offheap_local_attach(s, deadline) != 0) {
+        rc = offheap_fail(&c->err, OFFHEAP_ERR_IO, "unix:%s: LOCALREAD: %s",
+                          s->path, strerror(errno));
+    }
     if (rc != 0) {
         offheap_server_drop(s, &c->pool, true);
         return rc;
@@ -1238,6 +1245,106 @@ take_string(offheap_reply_t **r, void **val, size_t *vlen)
     offheap_reply_free(r);
 }
 
+/* ---- local reads ---- */
+
+void
+offheap_set_local_reads(offheap_t *c, int mode)
+{
+    c->pool.local_reads = mode;
+    for (size_t i = 0; mode != OFFHEAP_LOCAL_AUTO && i < c->pool.nsrv; i++) {
+        offheap_local_detach(&c->pool.srv[i]);
+    }
+}
+
+/* Reads the prefixed key from server s's mapping. */
+static int
+local_read(offheap_t *c, struct offheap_server *s, const char *key, size_t klen,
+           offheap_copy_fn *copy, void *arg)
+{
+    char stack[OFFHEAP_KEYBUF_LEN];
+    size_t plen = c->pool.plen, n = plen + klen;
+    char *k = n <= sizeof(stack) ? stack : malloc(n);
+    if (k == NULL) {
+        return offheap_fail(&c->err, OFFHEAP_ERR_NOMEM, "out of memory");
+    }
+    if (plen > 0) {
+        memcpy(k, c->pool.prefix, plen);
+    }
+    memcpy(k + plen, key, klen);
+    int rc = offheap_local_read(s, k, n, copy, arg);
+    if (k != stack) {
+        free(k);
+    }
+    if (rc == OFFHEAP_LOCAL_STALE) {
+        offheap_server_drop(s, &c->pool, false); /* reconnect, map anew */
+    }
+    return rc == OFFHEAP_LOCAL_STALE || rc == OFFHEAP_LOCAL_SOCKET
+               ? OFFHEAP_ERR_NOLOCAL
+               : rc;
+}
+
+int
+offheap_get_local(offheap_t *c, const char *key, size_t klen,
+                  offheap_copy_fn *copy, void *arg)
+{
+    int rc = check_usable(c);
+    if (rc != 0 || c->pool.local_reads != OFFHEAP_LOCAL_AUTO) {
+        return rc != 0 ? rc : OFFHEAP_ERR_NOLOCAL;
+    }
+    struct offheap_server *s =
+        &c->pool.srv[offheap_pool_route(&c->pool, key, klen)];
+    if (s->path == NULL) {
+        return OFFHEAP_ERR_NOLOCAL;
+    }
+    if (s->local == NULL && s->state != OFFHEAP_UP) {
+        rc = ensure_up(c, s, deadline_of(c->pool.timeout_ms));
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return s->local != NULL ? local_read(c, s, key, klen, copy, arg)
+                            : OFFHEAP_ERR_NOLOCAL;
+}
+
+/* A value being copied out of the mapping by offheap_get(). */
+struct copy_out {
+    char *buf;
+    size_t len;
+};
+
+static int
+copy_to_heap(void *arg, const char *val, size_t vlen)
+{
+    struct copy_out *o = arg;
+    char *b = realloc(o->buf, vlen + 1);
+    if (b == NULL) {
+        return OFFHEAP_ERR_NOMEM;
+    }
+    memcpy(b, val, vlen);
+    b[vlen] = '\0';
+    o->buf = b;
+    o->len = vlen;
+    return 0;
+}
+
+/* offheap_get() from the mapping: 1, 0, or OFFHEAP_ERR_NOLOCAL. */
+static int
+get_local(offheap_t *c, const char *key, size_t klen, void **val, size_t *vlen)
+{
+    struct copy_out o = {NULL, 0};
+    int rc = c->qlen == 0 ? offheap_get_local(c, key, klen, copy_to_heap, &o)
+                          : OFFHEAP_ERR_NOLOCAL; /* keep replies in order */
+    if (rc == 1) {
+        *val = o.buf;
+        if (vlen != NULL) {
+            *vlen = o.len;
+        }
+    } else {
+        free(o.buf);
+    }
+    return rc;
+}
+
 int
 offheap_get(offheap_t *c, const char *key, size_t klen, void **val,
             size_t *vlen)
@@ -1251,6 +1358,11 @@ offheap_get(offheap_t *c, const char *key, size_t klen, void **val,
     if (vlen != NULL) {
         *vlen = 0;
     }
+    rc = get_local(c, key, klen, val, vlen);
+    if (rc != OFFHEAP_ERR_NOLOCAL) {
+        return rc;
+    }
+    offheap_clear_err(c);
     rc =
         call_key(c, 2, argv, lens, OFFHEAP_REPLY_STRING, OFFHEAP_REPLY_NIL, &r);
     if (rc != 0) {
@@ -1496,6 +1608,38 @@ mget_read(offheap_t *c, const struct split *sp, const bool *sent, void **vals,
     return rc != 0 ? rc : hits;
 }
 
+/* offheap_mget() from the mappings when every key's server has one: each
+ * key read locally, the few that cannot be asked with GET. Returns the
+ * hits, a negative rc, or OFFHEAP_ERR_NOLOCAL when a server has none. */
+static int
+mget_local(offheap_t *c, size_t n, const char *const *keys, const size_t *klens,
+           void **vals, size_t *vlens)
+{
+    for (size_t i = 0; i < c->pool.nsrv; i++) {
+        struct offheap_server *s = &c->pool.srv[i];
+        if (s->path != NULL && s->local == NULL && s->state != OFFHEAP_UP &&
+            ensure_up(c, s, deadline_of(c->pool.timeout_ms)) != 0) {
+            offheap_clear_err(c); /* the socket path reports it */
+        }
+        if (s->local == NULL) {
+            return OFFHEAP_ERR_NOLOCAL;
+        }
+    }
+    int hits = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc = offheap_get(c, keys[i], klens[i], &vals[i], &vlens[i]);
+        if (rc < 0) {
+            for (size_t j = 0; j < i; j++) {
+                offheap_free_value(vals[j]);
+                vals[j] = NULL;
+            }
+            return rc;
+        }
+        hits += rc;
+    }
+    return hits;
+}
+
 int
 offheap_mget(offheap_t *c, size_t n, const char *const *keys,
              const size_t *klens, void **vals, size_t *vlens)
@@ -1507,6 +1651,13 @@ offheap_mget(offheap_t *c, size_t n, const char *const *keys,
     for (size_t i = 0; i < n && vals != NULL; i++) {
         vals[i] = NULL;
         vlens[i] = 0;
+    }
+    if (rc == 0 && c->pool.local_reads == OFFHEAP_LOCAL_AUTO) {
+        rc = mget_local(c, n, keys, klens, vals, vlens);
+        if (rc != OFFHEAP_ERR_NOLOCAL) {
+            return rc;
+        }
+        rc = 0;
     }
     if (rc != 0 || (rc = split_keys(c, n, keys, klens, &sp)) != 0) {
         return rc;

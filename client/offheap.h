@@ -39,7 +39,8 @@
     X(SERVER,   -7, "error reply from server")                               \
     X(DOWN,     -8, "server down, waiting to reconnect")                     \
     X(TYPE,     -9, "unexpected reply type")                                 \
-    X(CLOSED,  -10, "handle closed")
+    X(CLOSED,  -10, "handle closed")                                         \
+    X(NOLOCAL, -11, "no local read: ask the server")
 /* clang-format on */
 
 typedef enum {
@@ -108,7 +109,14 @@ typedef struct offheap_options {
     int backoff_min_ms;     /* 0: OFFHEAP_BACKOFF_MIN_MS */
     int backoff_max_ms;     /* 0: OFFHEAP_BACKOFF_MAX_MS */
     int hash;               /* enum offheap_hash */
+    int local_reads;        /* OFFHEAP_LOCAL_AUTO or OFFHEAP_LOCAL_OFF */
 } offheap_options_t;
+
+/* offheap_options_t.local_reads. AUTO: a handle whose server is reached
+ * over a Unix socket and shares its memory (offheapd's local-reads) reads
+ * GETs from that mapping, with no round trip; OFF: every GET asks. */
+#define OFFHEAP_LOCAL_AUTO 0
+#define OFFHEAP_LOCAL_OFF  1
 
 /* Fills *o with the defaults (timeout OFFHEAP_TIMEOUT_MS, no auth, no
  * prefix, fnv1a_64). */
@@ -168,6 +176,25 @@ int offheap_set_ex(offheap_t *c, const char *key, size_t klen, const void *val,
  * 0 on a miss (*val = NULL), or a negative offheap_rc. */
 int offheap_get(offheap_t *c, const char *key, size_t klen, void **val,
                 size_t *vlen);
+
+/* Receives the value a local read found: `val` is BORROWED from the
+ * server's mapping for the duration of the call. One read may call it more
+ * than once (when the entry changed during the copy, the read is done
+ * again); each call's copy replaces the previous one, which the callback
+ * releases itself. Returns 0, or a negative rc that ends the read. */
+typedef int offheap_copy_fn(void *arg, const char *val, size_t vlen);
+
+/* Reads key from the server's shared mapping, connecting first if
+ * needed. Returns 1 once copy() took the value, 0 on a miss (a real one:
+ * the server would have answered nil), OFFHEAP_ERR_NOLOCAL when no local
+ * read is possible (TCP, local reads off or refused, a large value, a
+ * server loading or gone: ask with offheap_get()), or another negative
+ * rc. offheap_get() and offheap_mget() use it by themselves. */
+int offheap_get_local(offheap_t *c, const char *key, size_t klen,
+                      offheap_copy_fn *copy, void *arg);
+
+/* Turns local reads of c on (OFFHEAP_LOCAL_AUTO) or off. */
+void offheap_set_local_reads(offheap_t *c, int mode);
 
 /* Deletes key. Returns 1 if it existed, 0 if not, or a negative rc. */
 int offheap_del(offheap_t *c, const char *key, size_t klen);

@@ -41,6 +41,7 @@ struct offheap_server {
     int64_t retry_at; /* ms (monotonic) before which we do not connect */
     int backoff_ms;   /* next delay after a failed connect */
     unsigned epoch;   /* bumped each time the connection is dropped */
+    struct offheap_local *local; /* OWNED shared mapping, or NULL */
 };
 
 /* A point of the ketama continuum. */
@@ -61,7 +62,8 @@ struct offheap_pool {
     int db;
     int timeout_ms, connect_timeout_ms;
     int backoff_min_ms, backoff_max_ms;
-    int hash; /* enum offheap_hash */
+    int hash;        /* enum offheap_hash */
+    int local_reads; /* OFFHEAP_LOCAL_AUTO or OFFHEAP_LOCAL_OFF */
 };
 
 /* Parses o->servers and copies the options into *p (caller's storage).
@@ -124,5 +126,21 @@ int offheap_server_handshake(struct offheap_server *s,
  * else 0. */
 int offheap_server_check_backoff(struct offheap_server *s,
                                  struct offheap_error *e, int64_t now);
+/* ---- local reads (offheap_local.c) ---- */
+
+#define OFFHEAP_LOCAL_STALE  (-100) /* the mapping is stale: drop it */
+#define OFFHEAP_LOCAL_SOCKET (-101) /* this read must go to the server */
+
+/* On a fresh, authenticated Unix-socket connection: asks LOCALREAD MAP
+ * and maps what comes back into s->local (left NULL when the server
+ * refuses). Returns 0, or -1 if the connection broke. */
+int offheap_local_attach(struct offheap_server *s, int64_t deadline);
+/* Unmaps s->local (NULL: nothing). */
+void offheap_local_detach(struct offheap_server *s);
+/* Reads key from s->local (not NULL). Returns 1 (copied), 0 (a miss),
+ * OFFHEAP_LOCAL_STALE, OFFHEAP_LOCAL_SOCKET, or copy()'s error. */
+int offheap_local_read(struct offheap_server *s, const char *key, size_t klen,
+                       offheap_copy_fn *copy, void *arg);
+
 /* Returns ms on a monotonic clock. */
 int64_t offheap_now_ms(void);

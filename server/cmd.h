@@ -77,7 +77,8 @@ cmd_handler cmd_ping, cmd_echo, cmd_quit, cmd_select, cmd_hello, cmd_auth,
     cmd_pexpiretime, cmd_ttl, cmd_pttl, cmd_persist, cmd_touch, cmd_scan,
     cmd_keys, cmd_randomkey, cmd_multi, cmd_exec, cmd_discard, cmd_watch,
     cmd_unwatch, cmd_function, cmd_lcs, cmd_getbit, cmd_setbit, cmd_bitcount,
-    cmd_bitpos, cmd_bitop, cmd_copy, cmd_object, cmd_dump, cmd_restore;
+    cmd_bitpos, cmd_bitop, cmd_copy, cmd_object, cmd_dump, cmd_restore,
+    cmd_localread;
 
 /* The table, indexed by cmd_id. */
 extern const struct cmd_def cmd_table[CMD_ID_COUNT];

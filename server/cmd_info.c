@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "engine/engine.h"
 #include "ev.h"
+#include "localread.h"
 #include "reply.h"
 #include "snapshot.h"
 #include "version.h"
@@ -246,26 +247,31 @@ static void
 info_stats(struct text *t)
 {
     const struct conn_stats *s = &conn_stats;
-    text_printf(t,
-                "total_connections_received:%" PRIu64 "\r\n"
-                "total_commands_processed:%" PRIu64 "\r\n"
-                "total_net_input_bytes:%" PRIu64 "\r\n"
-                "total_net_output_bytes:%" PRIu64 "\r\n"
-                "rejected_connections:%" PRIu64 "\r\n"
-                "expired_keys:%" PRIu64 "\r\nevicted_keys:%" PRIu64 "\r\n"
-                "keyspace_hits:%" PRIu64 "\r\nkeyspace_misses:%" PRIu64 "\r\n"
-                "total_error_replies:%" PRIu64 "\r\n"
-                "total_protocol_errors:%" PRIu64 "\r\n"
-                "client_query_buffer_limit_disconnections:%" PRIu64 "\r\n"
-                "client_output_buffer_limit_disconnections:%" PRIu64 "\r\n",
-                s->connections_received, s->total_commands, s->net_input_bytes,
-                s->net_output_bytes, s->rejected_connections,
-                engine_metric("engine_expired"),
-                engine_metric("engine_evicted"),
-                engine_metric("engine_get_hit"),
-                engine_metric("engine_get_miss"), reply_error_count,
-                s->protocol_errors, s->client_query_buffer_limit_disconnections,
-                s->client_output_buffer_limit_disconnections);
+    text_printf(
+        t,
+        "total_connections_received:%" PRIu64 "\r\n"
+        "total_commands_processed:%" PRIu64 "\r\n"
+        "total_net_input_bytes:%" PRIu64 "\r\n"
+        "total_net_output_bytes:%" PRIu64 "\r\n"
+        "rejected_connections:%" PRIu64 "\r\n"
+        "expired_keys:%" PRIu64 "\r\nevicted_keys:%" PRIu64 "\r\n"
+        "keyspace_hits:%" PRIu64 "\r\nkeyspace_misses:%" PRIu64 "\r\n"
+        "total_error_replies:%" PRIu64 "\r\n"
+        "total_protocol_errors:%" PRIu64 "\r\n"
+        "client_query_buffer_limit_disconnections:%" PRIu64 "\r\n"
+        "client_output_buffer_limit_disconnections:%" PRIu64 "\r\n"
+        "local_read_hits:%" PRIu64 "\r\nlocal_read_misses:%" PRIu64
+        "\r\nlocal_read_hints:%" PRIu64 "\r\nlocal_read_clients:%" PRIu64
+        "\r\n",
+        s->connections_received, s->total_commands, s->net_input_bytes,
+        s->net_output_bytes, s->rejected_connections,
+        engine_metric("engine_expired"), engine_metric("engine_evicted"),
+        engine_metric("engine_get_hit") + localread_stats.hits,
+        engine_metric("engine_get_miss") + localread_stats.misses,
+        reply_error_count, s->protocol_errors,
+        s->client_query_buffer_limit_disconnections,
+        s->client_output_buffer_limit_disconnections, localread_stats.hits,
+        localread_stats.misses, localread_stats.hints, localread_stats.clients);
 }
 
 static void

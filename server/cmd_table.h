@@ -26,6 +26,7 @@
     X(auth,      cmd_auth,      -2, CMD_FAST | CMD_NOAUTH | CMD_STALE,    0, 0, 0, "connection", "1.0.0", "[username] password", "Authenticates the connection.") \
     X(client,    cmd_client,    -2, CMD_STALE,                            0, 0, 0, "connection", "2.4.0", "subcommand [arg...]", "Client connection commands (ID SETNAME GETNAME SETINFO LIST KILL INFO NO-EVICT NO-TOUCH).") \
     X(reset,     cmd_reset,      1, CMD_FAST | CMD_NOAUTH | CMD_STALE | CMD_NOQUEUE,    0, 0, 0, "connection", "6.2.0", "", "Resets the connection.") \
+    X(localread, cmd_localread, -2, CMD_NOMULTI,                          0, 0, 0, "connection", "0.2.0", "(MAP|STATUS)", "Local reads: MAP hands this Unix-socket client the engine's memory, read-only, and a feedback region (SCM_RIGHTS); STATUS tells whether it may.") \
     /* server */                                                                                                        \
     X(info,      cmd_info,      -1, CMD_STALE,                            0, 0, 0, "server", "1.0.0", "[section...]", "Returns information and statistics about the server.") \
     X(config,    cmd_config,    -2, CMD_ADMIN | CMD_STALE,                0, 0, 0, "server", "2.0.0", "subcommand [arg...]", "Configuration commands (GET SET RESETSTAT REWRITE).") \

@@ -25,6 +25,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "ev.h"
+#include "localread.h"
 #include "log.h"
 #include "reply.h"
 
@@ -394,6 +395,7 @@ conn_destroy(struct conn **cp)
     }
     cmd_multi_reset(c);
     cmd_monitor_forget(c);
+    localread_detach(c);
     if (c->prev != NULL) {
         c->prev->next = c->next;
     } else {

@@ -16,6 +16,7 @@ struct event;
 struct out_chunk;
 struct multi_cmd;
 struct watch_key;
+struct localread_client;
 
 #define CONN_NAME_MAX 128 /* bytes of CLIENT SETNAME / SETINFO values */
 #define CONN_ADDR_MAX 64  /* "ip:port" text */
@@ -60,6 +61,8 @@ struct conn {
     size_t multi_count;
     bool watch_dirty;          /* a watched key changed */
     struct watch_key *watched; /* list of keys this client watches */
+
+    struct localread_client *lr; /* LOCALREAD MAP's feedback, or NULL */
 
     oh_time created, last_active; /* ms */
     int last_cmd;                 /* cmd_id of the last command, -1 none */

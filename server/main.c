@@ -7,6 +7,7 @@
 #include "engine/engine.h"
 #include "ev.h"
 #include "latency.h"
+#include "localread.h"
 #include "log.h"
 #include "notify.h"
 #include "slowlog.h"
@@ -190,6 +191,7 @@ on_tick(oh_time now)
     notify_watchdog_tick(ev_monotonic_us());
     cmd_info_sample();
     snapshot_cron(now);
+    localread_cron(now);
 }
 
 /* Starts loading the snapshot; says "ready" now if there is none. Returns
@@ -279,6 +281,9 @@ main(int argc, char **argv)
     if (chdir(cfg.dir) != 0) {
         log_warn("cannot change to dir %s: %s", cfg.dir, strerror(errno));
         return EX_CONFIG;
+    }
+    if (cfg.local_reads && (cfg.unixsocket == NULL || !cfg.unixsocket[0])) {
+        cfg.local_reads = 0; /* only Unix-socket clients may map */
     }
     if (engine_setup(&cfg) != 0) {
         log_warn("cannot create the engine: out of memory");

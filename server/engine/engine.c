@@ -52,6 +52,7 @@
 #include "index.h"
 #include "item.h"
 #include "seg.h"
+#include "share.h"
 
 #define INDEX_LOG2_START    4
 #define STEP_INDEX_SHARE    8 /* the index gets 1/8 of a step's budget first */
@@ -130,10 +131,14 @@ engine_setup(const struct oh_config *cfg)
     eng.seg_size = pick_seg_size(cfg);
     eng.inline_max = eng.seg_size / 8;
     uint64_t seed = 0x6f6666686561700aull ^ (uint64_t)(uintptr_t)&eng;
+    if (share_setup(cfg->local_reads != 0, eng.seg_size, seed) != 0) {
+        (void)share_setup(false, eng.seg_size, seed); /* no memfd: private */
+    }
     if (seg_setup(eng.seg_size) != 0 ||
         index_setup(INDEX_LOG2_START, seed) != 0 || expire_setup() != 0) {
         index_teardown();
         seg_teardown();
+        share_teardown();
         return OH_NOMEM;
     }
     gen_setup();
@@ -155,6 +160,7 @@ engine_teardown(void)
     expire_teardown();
     index_teardown();
     seg_teardown();
+    share_teardown();
     memset(&eng, 0, sizeof(eng));
 }
 
@@ -311,7 +317,7 @@ link_item(uint64_t hash, const char *key, size_t klen, uint32_t id,
     uint64_t s = slot_make(index_tag(hash), seg_at(id)->epoch, id, off, freq);
     if (slot != NULL) {
         gen_unlink(*slot);
-        *slot = s;
+        index_slot_store(slot, s);
         return 0;
     }
     if (index_insert(hash, s, ghost) != 0) {
@@ -487,11 +493,15 @@ engine_expire(const char *key, size_t klen, oh_time expire_at, oh_time now)
     }
     uint32_t id = slot_seg(*slot);
     struct seg *s = seg_at(id);
-    bool in_place = item_exp_fits(v.exp_mode, expire_at, &s->bases);
+    /* a save's child may be reading the item: append a new one then */
+    bool in_place =
+        !eng.saving && item_exp_fits(v.exp_mode, expire_at, &s->bases);
     if (!in_place) {
         return rewrite_expiry(*slot, &v, expire_at, now);
     }
+    share_change_begin(); /* local readers may be reading the field */
     item_exp_put(v.exp_field, v.exp_mode, expire_at, &s->bases);
+    share_change_end();
     gen_expiry_changed(id, v.expire_at, expire_at);
     return 1;
 }
@@ -544,6 +554,53 @@ engine_flush(void)
     }
     gen_flush();
     index_flush();
+}
+
+void
+engine_hint(uint64_t hash, uint64_t slot)
+{
+    uint64_t *p = eng.ready ? index_find_slot(hash, slot) : NULL;
+    if (p != NULL && slot_freq(*p) < SLOT_FREQ_MAX) {
+        *p = slot_with_freq(*p, slot_freq(*p) + 1);
+    }
+}
+
+/* ---- sharing ---- */
+
+int
+engine_share_fd(void)
+{
+    return eng.ready ? share_fd() : -1;
+}
+
+void
+engine_share_ready(bool ready)
+{
+    share_set_state(ready ? SHM_STATE_READY : SHM_STATE_LOADING);
+}
+
+void
+engine_fork_prepare(void)
+{
+    if (eng.ready && share_on()) {
+        eng.saving = true;
+        seg_hold(true);
+    }
+}
+
+int
+engine_fork_child(void)
+{
+    return eng.ready ? share_fork_child() : 0;
+}
+
+void
+engine_fork_done(void)
+{
+    if (eng.ready && eng.saving) {
+        eng.saving = false;
+        seg_hold(false);
+    }
 }
 
 /* ---- scan and random ---- */

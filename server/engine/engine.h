@@ -119,6 +119,30 @@ size_t engine_usage(const char *key, size_t klen, oh_time now);
  * but have not been reclaimed yet (as Redis's DBSIZE does), for about a
  * second at most while engine_step() runs. */
 uint64_t engine_count(void);
+/* Marks accessed the entry whose index slot is `slot` in the chain of
+ * `hash`, if that very entry is still there (a local reader's hint: both
+ * values come from an untrusted client, so anything else is ignored). */
+void engine_hint(uint64_t hash, uint64_t slot);
+
+/* ---- local reads (see engine/share.h) ---- */
+
+/* Returns the memfd holding the engine's segments and index when the
+ * configuration asked for sharing (local_reads) and it could be made, else
+ * -1. BORROWED: the engine closes it at teardown. */
+int engine_share_fd(void);
+/* Tells local readers whether the mapping may be read (false while a
+ * snapshot loads: they ask the server, which answers -LOADING). */
+void engine_share_ready(bool ready);
+/* Around fork() for a background save: engine_fork_prepare() before it
+ * (returned segments are held and no item is rewritten in place, since
+ * the child reads the shared segments), engine_fork_child() first thing
+ * in the child (the child takes a private copy of the index; returns 0 or
+ * -1, then the child must not save), engine_fork_done() once the child has
+ * exited or the fork failed. Without sharing they do nothing. */
+void engine_fork_prepare(void);
+int engine_fork_child(void);
+void engine_fork_done(void);
+
 /* Removes every entry in O(1) + O(segments): the old index is freed by
  * later engine_step() calls; pinned memory is freed when its pin is
  * released. */

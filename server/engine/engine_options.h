@@ -16,5 +16,7 @@
     X(engine_merge_segments,   OPT_UINT,  8,            NULL,         2,   16,          OPT_LIVE,   NULL,                       \
       "old segments merged into one by each eviction or compaction")                                                          \
     X(engine_compact_pct,      OPT_UINT,  25,           NULL,         1,   90,          OPT_LIVE,   NULL,                       \
-      "old segments with less than this percent of live bytes are compacted")
+      "old segments with less than this percent of live bytes are compacted")                                                 \
+    X(local_reads,             OPT_BOOL,  1,            NULL,         0,   1,           OPT_STATIC, NULL,                       \
+      "share entries read-only with clients of the Unix socket, who then read them with no round trip (needs unixsocket)")
 /* clang-format on */

@@ -114,6 +114,7 @@
 #include "budget.h"
 #include "expire.h"
 #include "index.h"
+#include "share.h"
 
 #define ITEM_NS              320  /* per live item examined by a copy job */
 #define SKIP_NS              25   /* per expired item a copy job steps over */
@@ -471,8 +472,12 @@ seg_write(uint32_t id, const struct gen_put *it)
 {
     struct seg *s = seg_at(id);
     uint32_t off = s->wpos;
+    oh_time exp_base = s->bases.exp_base;
     size_t n = item_write(s->mem + off, &s->bases, it->key, it->klen, it->val,
                           it->vlen, it->expire_at, it->large);
+    if (s->bases.exp_base != exp_base) {
+        share_seg_bases(id, &s->bases); /* before any slot points here */
+    }
     s->wpos += (uint32_t)n;
     s->live_items++;
     s->live_bytes += (uint32_t)n;
@@ -681,7 +686,8 @@ copy_to(uint32_t dst, uint64_t *slot, const struct item_view *v, unsigned freq)
         eng.ttl_count--;
     }
     uint32_t off = seg_write(dst, &it);
-    *slot = slot_make(slot_tag(*slot), seg_at(dst)->epoch, dst, off, freq);
+    index_slot_store(
+        slot, slot_make(slot_tag(*slot), seg_at(dst)->epoch, dst, off, freq));
     INCR(&eng.m, engine_items_moved);
     return true;
 }

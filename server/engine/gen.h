@@ -41,6 +41,8 @@ struct engine_state {
     uint64_t maxmemory;  /* 0: no limit */
     bool noevict;        /* policy noeviction */
     bool lazy_expiry;    /* no proactive expiry (engine_set_active_expire) */
+    bool saving;         /* a save's child reads the shared segments: no
+                            item is rewritten in place (engine_fork_*) */
     uint32_t seg_size;   /* bytes */
     uint32_t inline_max; /* items above this many bytes keep their value in
                             a struct large */

@@ -116,12 +116,14 @@
  */
 #include "index.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "budget.h"
 #include "item.h"
+#include "share.h"
 
 #define BUCKET_SLOTS      7
 #define MIN_LOG2          4   /* smallest table: 16 buckets */
@@ -149,6 +151,16 @@ struct bucket {
     struct ovf *next;
 };
 _Static_assert(sizeof(struct bucket) == 64, "bucket is one cache line");
+/* local readers walk the same layout (proto/shm.h) */
+_Static_assert(BUCKET_SLOTS == SHM_BUCKET_SLOTS && OVF_SLOTS == SHM_OVF_SLOTS,
+               "readers' bucket layout");
+_Static_assert(SLOT_GHOST == SHM_SLOT_GHOST &&
+                   SLOT_TAG_SHIFT == SHM_SLOT_TAG_SHIFT &&
+                   SLOT_EPOCH_SHIFT == SHM_SLOT_EPOCH_SHIFT &&
+                   SLOT_SEG_SHIFT == SHM_SLOT_SEG_SHIFT &&
+                   SLOT_FREQ_SHIFT == SHM_SLOT_FREQ_SHIFT &&
+                   SLOT_OFF_MASK == SHM_SLOT_OFF_MASK,
+               "readers' slot layout");
 
 /* Iterates over the slots of a chain: the head's, then each overflow's. */
 struct chain_it {
@@ -252,9 +264,8 @@ ovf_alloc(struct table *t)
         t->ofree = o->next;
     } else {
         if (t->chunks == NULL || t->carved == OVF_PER_CHUNK) {
-            void *m = mmap(NULL, OVF_CHUNK_BYTES, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (m == MAP_FAILED) {
+            void *m = share_map(OVF_CHUNK_BYTES);
+            if (m == NULL) {
                 return NULL;
             }
             struct ovf *c = m;
@@ -313,32 +324,24 @@ static void chunk_step(int64_t *budget_ns);
 
 /* ---- hashing ---- */
 
-static inline uint64_t
-mix64(uint64_t x)
-{
-    x ^= x >> 31;
-    x *= 0x7fb5d329728ea185ull;
-    x ^= x >> 27;
-    x *= 0x81dadef4bc2dd44dull;
-    x ^= x >> 33;
-    return x;
-}
-
+/* the hash local readers compute too (proto/shm.h) */
 uint64_t
 index_hash(const char *key, size_t klen)
 {
-    uint64_t h = ix.seed ^ ((uint64_t)klen * 0x9e3779b97f4a7c15ull);
-    size_t i = 0;
-    for (; i + 8 <= klen; i += 8) {
-        uint64_t w;
-        memcpy(&w, key + i, 8);
-        h = (h ^ mix64(w)) * 0xc2b2ae3d27d4eb4full;
-        h = (h << 31) | (h >> 33);
-    }
-    uint64_t w = 0;
-    memcpy(&w, key + i, klen - i);
-    h ^= mix64(w ^ ((uint64_t)(klen - i) << 56));
-    return mix64(h);
+    return shm_key_hash(ix.seed, key, klen);
+}
+
+static inline uint64_t
+mix64(uint64_t x)
+{
+    return shm_mix64(x);
+}
+
+/* Publishes the tables to local readers (inside a change bracket). */
+static void
+publish(void)
+{
+    share_index(ix.t[0].b, ix.t[0].mask, ix.t[1].b, ix.t[1].mask, ix.rehash);
 }
 
 /* ---- slot states ---- */
@@ -411,12 +414,10 @@ static int
 table_init(struct table *t, uint64_t nbuckets)
 {
     memset(t, 0, sizeof(*t));
-    t->mapped = nbuckets >= MAP_MIN_BUCKETS;
+    /* shared, every table lives in the shared heap */
+    t->mapped = nbuckets >= MAP_MIN_BUCKETS || share_on();
     if (t->mapped) {
-        void *p =
-            mmap(NULL, nbuckets * sizeof(struct bucket), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        t->b = p == MAP_FAILED ? NULL : p;
+        t->b = share_map(nbuckets * sizeof(struct bucket));
     } else {
         t->b = calloc(nbuckets, sizeof(struct bucket));
     }
@@ -435,9 +436,11 @@ table_release(struct table *t)
     chunks_bury(t);
     if (!t->mapped) {
         free(t->b);
+    } else if (share_ranges_whole()) {
+        share_unmap(t->b, (t->mask + 1) * sizeof(struct bucket));
     } else if (t->unmapped <= t->mask) {
-        munmap(t->b + t->unmapped,
-               (t->mask + 1 - t->unmapped) * sizeof(struct bucket));
+        share_unmap(t->b + t->unmapped,
+                    (t->mask + 1 - t->unmapped) * sizeof(struct bucket));
     }
     t->b = NULL;
     t->mask = 0;
@@ -452,7 +455,7 @@ table_release_moved(struct table *t, uint64_t moved)
     if (!t->mapped || moved - t->unmapped < UNMAP_BUCKETS) {
         return false;
     }
-    munmap(t->b + t->unmapped, UNMAP_BUCKETS * sizeof(struct bucket));
+    share_unmap_part(t->b + t->unmapped, UNMAP_BUCKETS * sizeof(struct bucket));
     t->unmapped += UNMAP_BUCKETS;
     return true;
 }
@@ -524,10 +527,12 @@ chain_put(struct table *t, struct bucket *b, uint64_t s)
             return OH_NOMEM;
         }
         o->next = b->next;
+        /* a reader sees the zeroed bucket before the link to it */
+        atomic_thread_fence(memory_order_release);
         b->next = o;
         p = &o->slot[0];
     }
-    *p = s;
+    index_slot_store(p, s);
     return 0;
 }
 
@@ -552,6 +557,7 @@ index_setup(unsigned log2_buckets, uint64_t seed)
     ix.grow_load = GROW_LOAD;
     ix.shrink_load = SHRINK_LOAD;
     ix.ready = true;
+    publish();
     return 0;
 }
 
@@ -620,11 +626,14 @@ index_flush(void)
     if (table_init(&t, 1ull << MIN_LOG2) != 0) {
         return OH_NOMEM;
     }
+    share_change_begin();
     bury(&ix.t[0]);
     bury(&ix.t[1]);
     ix.ovf = 0;
     ix.t[0] = t;
     ix.rehash = -1;
+    publish();
+    share_change_end();
     ix.used = ix.ghosts = 0;
     ix.sweep = 0;
     seg_pass_reset();
@@ -716,6 +725,26 @@ index_lookup(const char *key, size_t klen, uint64_t hash, uint64_t **ghost)
 
 static int64_t rehash_bucket(void);
 
+uint64_t *
+index_find_slot(uint64_t hash, uint64_t s)
+{
+    uint64_t want = slot_with_freq(s, 0);
+    if (want == 0 || slot_is_ghost(want) || !index_slot_live(want)) {
+        return NULL;
+    }
+    for (int t = 0; t < 2; t++) {
+        struct bucket *b = bucket_at(t, hash & ix.t[t].mask);
+        struct chain_it c;
+        for (uint64_t *p = b != NULL ? chain_first(&c, b) : NULL; p != NULL;
+             p = chain_next(&c)) {
+            if (slot_with_freq(*p, 0) == want) {
+                return p;
+            }
+        }
+    }
+    return NULL;
+}
+
 int
 index_reserve(uint64_t keys)
 {
@@ -735,9 +764,12 @@ index_reserve(uint64_t keys)
     if (table_init(&t, want) != 0) {
         return OH_NOMEM;
     }
+    share_change_begin();
     table_destroy(&ix.t[0]);
     ix.t[0] = t;
     ix.sweep = 0;
+    publish();
+    share_change_end();
     return 0;
 }
 
@@ -765,6 +797,9 @@ maybe_grow(void)
     ix.rehash = 0;
     ix.growing = true;
     ix.rehash_bumps = seg_bumps();
+    share_change_begin();
+    publish();
+    share_change_end();
 }
 
 int
@@ -772,7 +807,7 @@ index_insert(uint64_t hash, uint64_t s, uint64_t *reuse)
 {
     if (reuse != NULL) {
         index_clear(reuse);
-        *reuse = s;
+        index_slot_store(reuse, s);
     } else {
         struct table *tb = &ix.t[ix.rehash >= 0 ? 1 : 0];
         int rc = chain_put(tb, &tb->b[hash & tb->mask], s);
@@ -846,10 +881,24 @@ rehash_finish(void)
     ix.clean_bumps = ix.rehash_bumps;
 }
 
-/* Moves the chain of t[0] bucket `rehash` to t[1]. Returns its cost in ns
- * (or a negative number if memory ran out; the rehash resumes later). */
+static int64_t move_chain(void);
+
+/* Moves the chain of t[0] bucket `rehash` to t[1], as one change for
+ * local readers. Returns its cost in ns (or a negative number if memory
+ * ran out; the rehash resumes later). */
 static int64_t
 rehash_bucket(void)
+{
+    share_change_begin();
+    int64_t cost = move_chain();
+    publish();
+    share_change_end();
+    return cost;
+}
+
+/* Moves the chain of t[0] bucket `rehash` to t[1] (rehash_bucket). */
+static int64_t
+move_chain(void)
 {
     uint64_t idx = (uint64_t)ix.rehash;
     struct bucket *head = &ix.t[0].b[idx];
@@ -927,6 +976,9 @@ maybe_shrink(void)
     ix.rehash = 0;
     ix.growing = false;
     ix.rehash_bumps = seg_bumps();
+    share_change_begin();
+    publish();
+    share_change_end();
     return true;
 }
 
@@ -974,8 +1026,11 @@ sweep_bucket(struct bucket *head)
             empty = true;
         }
         if (empty) {
+            /* the bucket may be reused by another chain at once */
+            share_change_begin();
             *link = o->next;
             ovf_release(&ix.t[0], o);
+            share_change_end();
         } else {
             link = &o->next;
         }
@@ -1002,7 +1057,7 @@ chunk_step(int64_t *budget_ns)
         } else {
             ix.dead = below;
         }
-        munmap(c, OVF_CHUNK_BYTES);
+        share_unmap(c, OVF_CHUNK_BYTES);
         ix.ndead--;
         if (budget_ns != NULL) {
             *budget_ns -= CHUNK_FREE_NS;

@@ -83,6 +83,15 @@ slot_is_ghost(uint64_t s)
     return (s & SLOT_GHOST) != 0;
 }
 
+/* Stores slot value s at p as one 8-byte write ordered after every write
+ * before it (the item it points at): local readers load slots with
+ * acquire (proto/shm.h). */
+static inline void
+index_slot_store(uint64_t *p, uint64_t s)
+{
+    __atomic_store_n(p, s, __ATOMIC_RELEASE);
+}
+
 /* Returns the 12-bit tag of a hash (never 0). */
 static inline uint64_t
 index_tag(uint64_t hash)
@@ -138,6 +147,10 @@ void index_prefetch_items(uint64_t hash);
  * on the way are cleared. */
 uint64_t *index_lookup(const char *key, size_t klen, uint64_t hash,
                        uint64_t **ghost);
+/* Finds the slot of hash's chain that holds entry `s` (compared without
+ * its access bits) and is live. Returns it (valid as index_lookup's) or
+ * NULL. */
+uint64_t *index_find_slot(uint64_t hash, uint64_t s);
 /* Stores live slot value `s` for a key known absent, in `reuse` (a ghost
  * slot from index_lookup) if not NULL. Returns 0 or OH_NOMEM. */
 int index_insert(uint64_t hash, uint64_t s, uint64_t *reuse);

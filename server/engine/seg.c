@@ -74,6 +74,7 @@
 #include "seg.h"
 
 #include "budget.h"
+#include "share.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -104,7 +105,9 @@ static struct {
     uint64_t large_bytes; /* bytes of large values (headers included) */
     struct large *reap;   /* chains of large values waiting for free() */
     bool populate;        /* pre-fault segments as they are borrowed */
-    struct seg_list free, unused;
+    bool hold;            /* a save's child reads the segments: returned
+                             ones wait on `held` instead of the pool */
+    struct seg_list free, unused, held;
     bool ready;
 } arena;
 
@@ -161,6 +164,7 @@ seg_setup(uint32_t size)
     arena.seg_size = size;
     seg_list_init(&arena.free);
     seg_list_init(&arena.unused);
+    seg_list_init(&arena.held);
     arena.ready = true;
     return 0;
 }
@@ -227,7 +231,7 @@ seg_teardown(void)
     seg_large_reap(UINT32_MAX);
     for (uint32_t c = 0; c < SEG_MAX / CHUNK_SEGS; c++) {
         free(arena.chunk[c]);
-        if (arena.space[c] != NULL) {
+        if (arena.space[c] != NULL && share_arena() == NULL) {
             munmap(arena.space[c], (size_t)CHUNK_SEGS * arena.seg_size);
         }
     }
@@ -380,15 +384,19 @@ map_chunk(uint32_t c)
         return 0;
     }
     /* address space only: pages appear when first written */
-    void *p =
-        mmap(NULL, (size_t)CHUNK_SEGS * arena.seg_size, PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    size_t bytes = (size_t)CHUNK_SEGS * arena.seg_size;
+    void *p = share_arena() != NULL
+                  ? share_arena() + c * bytes
+                  : mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
         return -1;
     }
     arena.chunk[c] = calloc(CHUNK_SEGS, sizeof(struct seg));
     if (arena.chunk[c] == NULL) {
-        munmap(p, (size_t)CHUNK_SEGS * arena.seg_size);
+        if (share_arena() == NULL) {
+            munmap(p, bytes);
+        }
         return -1;
     }
     arena.space[c] = p;
@@ -458,9 +466,9 @@ ahead_release_unused(void)
             break;
         }
         if (id >= arena.nids) {
-            madvise(arena.space[id >> CHUNK_BITS] +
-                        (size_t)(id & (CHUNK_SEGS - 1)) * seg,
-                    seg, MADV_DONTNEED);
+            share_trim(arena.space[id >> CHUNK_BITS] +
+                           (size_t)(id & (CHUNK_SEGS - 1)) * seg,
+                       seg);
         }
     }
 }
@@ -526,6 +534,8 @@ seg_borrow(seg_state state, oh_time now)
     seg_at(id)->faulted = absent && !arena.populate ? 0 : arena.seg_size;
     seg_at(id)->trimmed = 0;
     seg_reset(seg_at(id), state, now);
+    share_seg(id, seg_at(id)->epoch, state == SEG_YOUNG || state == SEG_OLD,
+              &seg_at(id)->bases, true);
     arena.used++;
     arena.last_borrow = now;
     return id;
@@ -547,8 +557,32 @@ seg_return(uint32_t id)
     s->live_ttl = 0;
     s->busy = 0;
     s->open = 0;
-    seg_list_push(&arena.free, id);
+    share_seg(id, s->epoch, false, &s->bases, false);
+    if (arena.hold) {
+        s->state = SEG_HELD;
+        seg_list_push(&arena.held, id);
+    } else {
+        seg_list_push(&arena.free, id);
+    }
     arena.used--;
+}
+
+void
+seg_hold(bool on)
+{
+    arena.hold = on;
+    while (!on && arena.held.head != SEG_NIL) {
+        uint32_t id = arena.held.head;
+        seg_list_remove(&arena.held, id);
+        seg_at(id)->state = SEG_FREE;
+        seg_list_push(&arena.free, id);
+    }
+}
+
+uint32_t
+seg_held(void)
+{
+    return arena.held.n;
 }
 
 void
@@ -557,6 +591,7 @@ seg_retire(uint32_t id)
     struct seg *s = seg_at(id);
     epoch_bump(s);
     s->state = SEG_RETIRED;
+    share_seg(id, s->epoch, false, &s->bases, false);
     s->live_items = 0;
     s->live_bytes = 0;
     s->live_ttl = 0;
@@ -573,7 +608,7 @@ seg_trim(uint32_t keep, uint32_t max)
         struct seg *s = seg_at(id);
         uint32_t n = arena.seg_size - s->trimmed;
         n = n < TRIM_BYTES ? n : TRIM_BYTES;
-        madvise(s->mem + s->trimmed, n, MADV_DONTNEED);
+        share_trim(s->mem + s->trimmed, n);
         s->trimmed += n;
         if (s->trimmed >= arena.seg_size) {
             seg_list_remove(&arena.free, id);

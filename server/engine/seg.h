@@ -27,6 +27,8 @@ typedef enum {
     SEG_YOUNG,      /* young generation (list young) */
     SEG_OLD,        /* old generation (list old) */
     SEG_RETIRED,    /* dropped while pinned: returned on the last release */
+    SEG_HELD,       /* returned while a save's child may read it (list
+                       held): joins the pool at seg_hold(false) */
 } seg_state;
 
 /* Metadata of one segment (kept apart from its memory). */
@@ -87,6 +89,12 @@ uint32_t seg_borrow(seg_state state, oh_time now);
  * queues its large values for seg_large_reap(). It must be unpinned and off
  * every list. */
 void seg_return(uint32_t id);
+/* While on, returned segments are held off the pool (a background save's
+ * child reads the shared segments, which must not be rewritten under it);
+ * turning it off hands them to the pool. */
+void seg_hold(bool on);
+/* Returns the number of segments held. */
+uint32_t seg_held(void);
 /* Retires a pinned segment: bumps its epoch now, returns it on the last
  * engine_release(). */
 void seg_retire(uint32_t id);
