@@ -17,7 +17,7 @@ NODE_DIR := client/node
 CLIENT_SERVER_DEP := $(if $(OFFHEAPD),,$(BUILD)/offheapd)
 
 .PHONY: client client-install client-check client-test-c client-test-node \
-        client-test-example client-node client-bench
+        client-test-example client-test-pack client-node client-bench
 
 client: $(CLIENT_A) $(CLIENT_SO) $(BUILD)/liboffheap.so $(CLIENT_PC)
 
@@ -73,9 +73,13 @@ client-test-c: $(CLIENT_SERVER_DEP) $(CLIENT_TESTS)
 # node-gyp's own make would read) must not reach it, since
 # node itself is not built with ASan.
 NODE_ENV_CLEAN := env -u CFLAGS -u CXXFLAGS -u LDFLAGS -u CPPFLAGS -u OPT -u MAKEFLAGS -u MFLAGS -u MAKELEVEL
+# The npm cache the packaging test installs from offline: filled from the
+# registry here, once (again when test/pack/package-lock.json changes).
+NODE_CACHE := $(BUILD)/node-cache/npm
 client-node: client
 	$(Q)cd $(NODE_DIR) && { [ -d node_modules ] || $(NODE_ENV_CLEAN) npm ci --no-audit --no-fund --loglevel=error; } \
-	    && $(NODE_ENV_CLEAN) npx --no-install node-gyp rebuild --loglevel=error >/dev/null
+	    && $(NODE_ENV_CLEAN) node scripts/build.js --quiet >/dev/null
+	$(Q)$(NODE_ENV_CLEAN) $(NODE_DIR)/test/pack/fill-cache.sh $(CURDIR)/$(NODE_CACHE)
 
 client-test-node: $(CLIENT_SERVER_DEP) client-node
 	$(Q)mkdir -p $(CLIENT_RESULTS) && o=$${OFFHEAPD:-$(BUILD)/offheapd} && \
@@ -104,12 +108,25 @@ client-test-example: $(CLIENT_SERVER_DEP) client
 	kill $$spid; wait $$spid 2>/dev/null; rm -rf $$d; \
 	echo "$$p $$f" >$(CLIENT_RESULTS)/ex; echo "client example: $$p passed, $$f failed"
 
+# The package as a user gets it (client/node/test/pack/run.sh): npm pack,
+# installs of the tarball into temporary projects outside the tree, offline
+# from $(NODE_CACHE), with npm 11 and npm 9, prebuilt and from source;
+# require, import, round trips; Keyv's own @keyv/test-suite, the
+# cache-manager example, a TypeScript consumer.
+client-test-pack: $(CLIENT_SERVER_DEP) client-node
+	$(Q)mkdir -p $(CLIENT_RESULTS) && o=$${OFFHEAPD:-$(BUILD)/offheapd} && \
+	case $$o in /*) ;; *) o=$(CURDIR)/$$o ;; esac && \
+	OFFHEAPD=$$o NODE_CACHE=$(CURDIR)/$(NODE_CACHE) NO_COLOR=1 \
+	NPM9=$(CURDIR)/$(BUILD)/node-cache/npm9/node_modules/npm/bin/npm-cli.js \
+	$(NODE_ENV_CLEAN) $(NODE_DIR)/test/pack/run.sh $(CURDIR)/$(CLIENT_RESULTS)
+
 client-check:
 	$(Q)rm -rf $(CLIENT_RESULTS)
 	-$(Q)$(MAKE) --no-print-directory client-test-c
 	-$(Q)$(MAKE) --no-print-directory client-test-node
 	-$(Q)$(MAKE) --no-print-directory client-test-example
-	$(Q)p=0; f=0; for r in c node ex; do \
+	-$(Q)$(MAKE) --no-print-directory client-test-pack
+	$(Q)p=0; f=0; for r in c node ex pack keyv; do \
 	    if [ -f $(CLIENT_RESULTS)/$$r ]; then read rp rf <$(CLIENT_RESULTS)/$$r; \
 	    else rp=0; rf=1; fi; p=$$((p + rp)); f=$$((f + rf)); done; \
 	echo "$$p passed, $$f failed"; [ $$f -eq 0 ]

@@ -29,8 +29,13 @@ class KeyvOffheap extends EventEmitter {
     }
     this.opts = { ...(options || {}) };
     if (servers !== undefined) this.opts.servers = servers;
+    /* Keyv offers .iterator() only for stores whose opts.dialect (or url)
+     * names a backend it knows; offheapd answers as Redis does (SCAN). */
+    this.opts.url = this.opts.servers || '127.0.0.1:6388';
+    this.opts.dialect = 'redis';
     this.namespace = undefined;
-    this.cache = new OffheapCache(this.opts);
+    const { url, dialect, ...cacheOptions } = this.opts;
+    this.cache = new OffheapCache(cacheOptions);
     this.client = this.cache.client;
   }
 
