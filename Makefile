@@ -6,18 +6,26 @@ DESTDIR ?=
 BUILD   ?= build
 CC      ?= cc
 
-DEPS_PKGS := libevent hiredis jemalloc cmocka
-PKG_CFLAGS := $(shell pkg-config --cflags libevent hiredis jemalloc 2>/dev/null)
-EVENT_LIBS := $(shell pkg-config --libs libevent 2>/dev/null)
-HIREDIS_LIBS := $(shell pkg-config --libs hiredis 2>/dev/null)
-JEMALLOC_LIBS := $(shell pkg-config --libs jemalloc 2>/dev/null)
-CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+# pkg-config is asked when a recipe first uses a variable, never while the
+# Makefile is parsed: on a fresh machine the packages are installed only by
+# the `deps` step, which every rule that compiles or links has as an
+# order-only prerequisite. $(call lazy_pkg,VAR,ARGS) defines VAR as the
+# output of `pkg-config ARGS`, computed once, on first use. Every variable
+# that uses these must be recursive (`=`), not `:=`.
+define lazy_pkg
+$(1) = $$(eval $(1) := $$$$(shell pkg-config $(2) 2>/dev/null))$$($(1))
+endef
+$(eval $(call lazy_pkg,PKG_CFLAGS,--cflags libevent hiredis jemalloc))
+$(eval $(call lazy_pkg,EVENT_LIBS,--libs libevent))
+$(eval $(call lazy_pkg,HIREDIS_LIBS,--libs hiredis))
+$(eval $(call lazy_pkg,JEMALLOC_LIBS,--libs jemalloc))
+$(eval $(call lazy_pkg,CMOCKA_LIBS,--libs cmocka))
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wwrite-strings -Wformat=2 -Wvla \
         -Wno-missing-field-initializers
 OPT ?= -O2 -g
-REAL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) \
+REAL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) \
         $(WARN) -MMD -MP -I. -Iserver $(PKG_CFLAGS) $(CFLAGS)
 REAL_LDFLAGS := $(LDFLAGS)
 
@@ -40,17 +48,17 @@ SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 LIBPROTO  := $(BUILD)/libproto.a
 LIBENGINE := $(BUILD)/libengine.a
 LIBSERVER := $(BUILD)/libserver.a
-SERVER_LIBS := $(EVENT_LIBS) $(JEMALLOC_LIBS) -lm
+SERVER_LIBS = $(EVENT_LIBS) $(JEMALLOC_LIBS) -lm
 # offheapd itself takes libevent and jemalloc from Debian's static archives:
 # only the code it calls is mapped, and jemalloc's shared object would also
 # load libstdc++ (~1 MB of RSS at start, 1 B per item of the M1 figure).
 # The sanitizer build links them dynamically (ASan must interpose malloc).
 STATIC_DEPS ?= 1
 ifeq ($(STATIC_DEPS),1)
-OFFHEAPD_LIBS := -Wl,-Bstatic $(EVENT_LIBS) -ljemalloc_pic -Wl,-Bdynamic \
+OFFHEAPD_LIBS = -Wl,-Bstatic $(EVENT_LIBS) -ljemalloc_pic -Wl,-Bdynamic \
         -lm -lpthread -ldl
 else
-OFFHEAPD_LIBS := $(SERVER_LIBS)
+OFFHEAPD_LIBS = $(SERVER_LIBS)
 endif
 
 UNIT_PROTO  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/proto/test_*.c))
@@ -79,7 +87,7 @@ help:
 deps:
 	$(Q)./deploy/install-deps.sh --if-missing
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | deps
 	$(call say,CC,$<)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(REAL_CFLAGS) -c $< -o $@
@@ -134,10 +142,10 @@ asan:
 	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" test
 
-fuzz:
+fuzz: deps
 	$(Q)./tests/fuzz/run.sh
 
-check-format:
+check-format: deps
 	$(Q)clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.h')
 
 format:
@@ -153,7 +161,7 @@ check-layering:
 	$(Q)! grep -nE '#include "' proto/*.[ch] | grep -v '"resp' || (echo "proto includes non-libc headers" && false)
 	@echo "layering ok"
 
-lint:
+lint: deps
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --suppress=missingIncludeSystem -I. -Iserver server proto
 	$(Q)clang-tidy --quiet -checks='-*,readability-braces-around-statements' \

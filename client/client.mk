@@ -6,7 +6,7 @@ CLIENT_VERSION := 0.1.0
 CLIENT_SOMAJOR := 0
 CLIENT_SRC := client/offheap.c client/offheap_async.c client/ketama.c
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
-CLIENT_LIBS := $(HIREDIS_LIBS) $(EVENT_LIBS) -lm
+CLIENT_LIBS = $(HIREDIS_LIBS) $(EVENT_LIBS) -lm
 CLIENT_A := $(BUILD)/liboffheap.a
 CLIENT_SO := $(BUILD)/liboffheap.so.$(CLIENT_SOMAJOR)
 CLIENT_PC := $(BUILD)/offheap.pc

