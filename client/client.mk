@@ -74,12 +74,12 @@ client-test-c: $(CLIENT_SERVER_DEP) $(CLIENT_TESTS)
 # node itself is not built with ASan.
 NODE_ENV_CLEAN := env -u CFLAGS -u CXXFLAGS -u LDFLAGS -u CPPFLAGS -u OPT -u MAKEFLAGS -u MFLAGS -u MAKELEVEL
 # The npm cache the packaging test installs from offline: filled from the
-# registry here, once (again when test/pack/package-lock.json changes).
+# registry here, once (again when pack-test/package-lock.json changes).
 NODE_CACHE := $(BUILD)/node-cache/npm
 client-node: client
 	$(Q)cd $(NODE_DIR) && { [ -d node_modules ] || $(NODE_ENV_CLEAN) npm ci --no-audit --no-fund --loglevel=error; } \
 	    && $(NODE_ENV_CLEAN) node scripts/build.js --quiet >/dev/null
-	$(Q)$(NODE_ENV_CLEAN) $(NODE_DIR)/test/pack/fill-cache.sh $(CURDIR)/$(NODE_CACHE)
+	$(Q)$(NODE_ENV_CLEAN) $(NODE_DIR)/pack-test/fill-cache.sh $(CURDIR)/$(NODE_CACHE)
 
 client-test-node: $(CLIENT_SERVER_DEP) client-node
 	$(Q)mkdir -p $(CLIENT_RESULTS) && o=$${OFFHEAPD:-$(BUILD)/offheapd} && \
@@ -108,7 +108,7 @@ client-test-example: $(CLIENT_SERVER_DEP) client
 	kill $$spid; wait $$spid 2>/dev/null; rm -rf $$d; \
 	echo "$$p $$f" >$(CLIENT_RESULTS)/ex; echo "client example: $$p passed, $$f failed"
 
-# The package as a user gets it (client/node/test/pack/run.sh): npm pack,
+# The package as a user gets it (client/node/pack-test/run.sh): npm pack,
 # installs of the tarball into temporary projects outside the tree, offline
 # from $(NODE_CACHE), with npm 11 and npm 9, prebuilt and from source;
 # require, import, round trips; Keyv's own @keyv/test-suite, the
@@ -118,7 +118,7 @@ client-test-pack: $(CLIENT_SERVER_DEP) client-node
 	case $$o in /*) ;; *) o=$(CURDIR)/$$o ;; esac && \
 	OFFHEAPD=$$o NODE_CACHE=$(CURDIR)/$(NODE_CACHE) NO_COLOR=1 \
 	NPM9=$(CURDIR)/$(BUILD)/node-cache/npm9/node_modules/npm/bin/npm-cli.js \
-	$(NODE_ENV_CLEAN) $(NODE_DIR)/test/pack/run.sh $(CURDIR)/$(CLIENT_RESULTS)
+	$(NODE_ENV_CLEAN) $(NODE_DIR)/pack-test/run.sh $(CURDIR)/$(CLIENT_RESULTS)
 
 client-check:
 	$(Q)rm -rf $(CLIENT_RESULTS)

@@ -10,7 +10,7 @@
 # counts to <results dir>/pack and <results dir>/keyv.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-pkg=$(cd "$here/../.." && pwd)
+pkg=$(cd "$here/.." && pwd)
 results=$1
 mkdir -p "$results"
 : "${OFFHEAPD:?}" "${NODE_CACHE:?}"
