@@ -70,7 +70,8 @@ SUPPORT_SRC := $(wildcard tests/support/*.c)
 SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all server client test test-unit test-integration run deps fuzz \
-        check-format format lint check-layering asan clean install help
+        check-format format lint check-layering asan clean install help \
+        fresh-check
 
 all: server client
 
@@ -81,6 +82,7 @@ help:
 	@echo "make run            install missing packages, build, run with conf/offheapd.conf"
 	@echo "make test           install missing packages, build, run every test"
 	@echo "make test-unit | test-integration | asan | fuzz | check-format | lint | check-layering | install | clean"
+	@echo "make fresh-check    (root) make test and make run on a pristine Debian 12 root, from HEAD"
 	@echo "make service-install | service-verify | service-test (root: the unit under systemd in a container)"
 
 # Installs missing Debian packages, only when something is missing.
@@ -141,6 +143,11 @@ asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan STATIC_DEPS=0 \
 	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" test
+
+# root: make test and make run on a pristine Debian 12 (debootstrap, cached
+# in /var/cache/offheap-fresh), from a clone of HEAD (tests/fresh/fresh_check.sh).
+fresh-check:
+	$(Q)bash tests/fresh/fresh_check.sh
 
 fuzz: deps
 	$(Q)./tests/fuzz/run.sh
