@@ -4,7 +4,8 @@
 
 CLIENT_VERSION := 0.1.0
 CLIENT_SOMAJOR := 0
-CLIENT_SRC := client/offheap.c client/offheap_async.c client/ketama.c
+CLIENT_SRC := client/offheap.c client/offheap_async.c client/ketama.c \
+        client/offheap_local.c proto/shm_read.c
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
 CLIENT_LIBS = $(HIREDIS_LIBS) $(EVENT_LIBS) -lm
 CLIENT_A := $(BUILD)/liboffheap.a

@@ -472,6 +472,7 @@ offheap_pool_deinit(struct offheap_pool *p)
         if (s->rc != NULL) {
             redisFree(s->rc);
         }
+        offheap_local_detach(s);
         free(s->host);
         free(s->path);
         free(s->name);

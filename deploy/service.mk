@@ -12,6 +12,8 @@
 # PREFIX=/usr/local install needs nothing in /etc (which stays the admin's,
 # for `systemctl edit` overrides). The config file does not follow PREFIX:
 # it is always /etc/offheap/offheapd.conf, the path the unit starts with.
+# The installed config listens on /run/offheap/offheapd.sock too (mode
+# 770: the offheap group), so local reads work after a default install.
 # The binary is installed by the top Makefile's `install` target; the unit's
 # ExecStart is rewritten to $(PREFIX)/bin/offheapd.
 
@@ -46,7 +48,10 @@ service-install: $(SERVICE_UNIT)
 	    conf="$$conf.dist"; \
 	    echo "keeping the existing $(OFFHEAP_CONFDIR)/offheapd.conf; the new one is $$conf"; \
 	fi; \
-	sed -e 's|^dir .*|dir "$(OFFHEAP_DATADIR)"|' conf/offheapd.conf > "$$conf.new" && \
+	sed -e 's|^dir .*|dir "$(OFFHEAP_DATADIR)"|' \
+	    -e 's|^unixsocket .*|unixsocket "/run/offheap/offheapd.sock"|' \
+	    -e 's|^unixsocketperm .*|unixsocketperm 770|' \
+	    conf/offheapd.conf > "$$conf.new" && \
 	chmod 0640 "$$conf.new" && mv "$$conf.new" "$$conf"
 	$(Q)if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
 	    systemd-sysusers offheapd.conf && \

@@ -729,7 +729,8 @@ uint64_t *
 index_find_slot(uint64_t hash, uint64_t s)
 {
     uint64_t want = slot_with_freq(s, 0);
-    if (want == 0 || slot_is_ghost(want) || !index_slot_live(want)) {
+    if (want == 0 || slot_is_ghost(want) || slot_seg(want) >= seg_count_ids() ||
+        !index_slot_live(want)) {
         return NULL;
     }
     for (int t = 0; t < 2; t++) {
