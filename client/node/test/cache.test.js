@@ -181,12 +181,13 @@ test('fetch: a failing loader rejects every waiter and releases the lease', asyn
 });
 
 test('fetch: the lease is deleted only by its holder', async () => {
-  const c = new OffheapCache({ servers: srv.addr, prefix: 'f3:', lease: { ttl: 50 } });
+  const c = new OffheapCache({ servers: srv.addr, prefix: 'f3:', lease: { ttl: 300 } });
   let release;
   const slow = c.fetch('k', { loader: () => new Promise((r) => { release = r; }) });
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal(await raw.get('f3:k\0lease') !== null, true);
-  await new Promise((r) => setTimeout(r, 80)); /* the lease expired ... */
+  while (!release) await new Promise((r) => setTimeout(r, 5)); /* the loader runs: the lease is taken */
+  assert.notEqual(await raw.get('f3:k\0lease'), null);
+  await new Promise((r) => setTimeout(r, 400)); /* the lease expired ... */
+  assert.equal(await raw.get('f3:k\0lease'), null);
   await raw.set('f3:k\0lease', 'someone-else', { ttl: 5000 }); /* ... and another process took it */
   release('v');
   assert.equal(await slow, 'v');
@@ -226,13 +227,20 @@ test('fetch across processes: one load, the others wait for its value', async ()
 test('staleWhileRevalidate: a miss returns the stale copy while one process refreshes', async () => {
   const c = new OffheapCache({ servers: srv.addr, prefix: 's1:', ttl: 60, staleWhileRevalidate: 10000 });
   let n = 0;
-  const loader = async () => { n++; await new Promise((r) => setTimeout(r, 50)); return `v${n}`; };
+  const loader = async () => { n++; await new Promise((r) => setTimeout(r, 20)); return `v${n}`; };
   assert.equal(await c.fetch('k', { loader }), 'v1');
-  await new Promise((r) => setTimeout(r, 100)); /* the entry expired; its stale copy did not */
+  await new Promise((r) => setTimeout(r, 150)); /* the entry expired; its stale copy did not */
   assert.equal(await c.get('k'), undefined);
   assert.equal(await c.fetch('k', { loader, ttl: 10000 }), 'v1'); /* stale, at once */
-  await new Promise((r) => setTimeout(r, 120));
-  assert.equal(await c.get('k'), 'v2'); /* refreshed in the background */
+  assert.equal(n, 2); /* and the refresh started */
+  let fresh;
+  for (let i = 0; i < 200 && (fresh = await c.get('k')) === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(fresh, 'v2'); /* refreshed in the background */
+  for (let i = 0; i < 200 && (await raw.command(['EXISTS', 's1:k\0lease'], 1)) === 1; i++) {
+    await new Promise((r) => setTimeout(r, 10)); /* its lease is released after the value is stored */
+  }
   assert.equal(await c.fetch('k', { loader, allowStale: false, forceRefresh: true }), 'v3');
   assert.equal(await c.delete('k'), true);
   assert.equal(await raw.get('s1:k\0stale'), null);
