@@ -36,7 +36,7 @@ function load() {
     `offheap: no usable native addon for ${process.platform}-${process.arch} ` +
     `(Node ${process.versions.node}). Tried:\n  ${tried.join('\n  ')}\n` +
     'Build it from source with: npm rebuild offheap --build-from-source ' +
-    '(needs a C compiler, python3, make and libhiredis-dev).');
+    '(needs a C compiler, make, python3 and libhiredis-dev).');
   err.code = 'OFFHEAP_NO_ADDON';
   throw err;
 }

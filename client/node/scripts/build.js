@@ -73,7 +73,8 @@ function build(dir, { env = {}, quiet = false } = {}) {
   const r = spawnSync(process.execPath, args, {
     cwd: dir,
     stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit',
-    env: { ...process.env, ...env },
+    /* Every source is C: link with the C compiler (gyp's default is g++). */
+    env: { LINK: process.env.CC || 'cc', ...process.env, ...env },
   });
   return r.status === 0;
 }

@@ -29,7 +29,7 @@ function loads() {
 if (!fromSource && loads()) process.exit(0);
 if (!build(root)) {
   console.error('offheap: building the native addon failed. It needs a C compiler, make, python3 and ' +
-    "libhiredis-dev (Debian: apt-get install build-essential python3 libhiredis-dev).");
+    "libhiredis-dev (Debian: apt-get install gcc make python3 libhiredis-dev).");
   process.exit(1);
 }
 if (!loads()) {
