@@ -137,8 +137,8 @@ logged() {
     fi
     {
         echo "install-deps: FAILED (exit status $rc): $what"
-        echo "install-deps: the last lines of its output (all of it: $log):"
-        tail -n 20 "$log" | sed 's/^/    /'
+        echo "install-deps: the last lines of its output, without stack frames (all of it: $log):"
+        grep -vE '^(npm (error|ERR!))?[[:space:]]+at ' "$log" | tail -n 15 | sed 's/^/    /'
     } >&2
     "$hint"
     exit 1
