@@ -2,6 +2,8 @@
 # Fills the npm cache run.sh installs from offline: every package of this
 # folder's package-lock.json, and npm 9 (Debian 12's npm major) into
 # <cache>/../npm9. Online, once; again only when package-lock.json changes.
+# It uses your npm settings (proxy, cafile), unlike run.sh, which installs
+# with an empty user config.
 #   fill-cache.sh <cache dir>
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,11 +16,10 @@ mkdir -p "$cache"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp "$here/package.json" "$here/package-lock.json" "$tmp/"
-: >"$tmp/empty.npmrc"
 echo "client-node: filling the npm cache for the packaging tests ($cache)"
-if ! (cd "$tmp" && npm ci --userconfig "$tmp/empty.npmrc" --cache "$cache" --ignore-scripts \
+if ! (cd "$tmp" && npm ci --cache "$cache" --ignore-scripts \
         --no-audit --no-fund --loglevel=error) >"$tmp/log" 2>&1 ||
-   ! npm install --userconfig "$tmp/empty.npmrc" --cache "$cache" --prefix "$cache/../npm9" \
+   ! npm install --cache "$cache" --prefix "$cache/../npm9" \
         --no-audit --no-fund --loglevel=error npm@9.9.4 >>"$tmp/log" 2>&1; then
     cat "$tmp/log" >&2
     echo "client-node: could not fill the npm cache from the registry (see above: network, proxy or CA?)" >&2
