@@ -63,4 +63,13 @@ function main() {
   console.error(`offheap prepack: ${n} C files in lib-src/, prebuilds/${tag}/offheap.node`);
 }
 
-main();
+try {
+  main();
+} catch (e) {
+  if (fs.existsSync(path.join(repo, 'client', 'offheap.h'))) {
+    fs.rmSync(libsrc, { recursive: true, force: true });
+    fs.rmSync(path.join(here, 'prebuilds'), { recursive: true, force: true });
+  }
+  console.error(e.message);
+  process.exit(1);
+}

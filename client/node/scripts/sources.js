@@ -3,9 +3,9 @@
  * What binding.gyp compiles, by gyp command expansion:
  *   node scripts/sources.js sources|include|libs
  *
- * In a packed tarball the C sources of liboffheap and of the protocol code
- * it uses are in lib-src/client and lib-src/proto (copied there by
- * scripts/prepack.js); in the repository they are ../ and ../../proto.
+ * In the repository the C sources of liboffheap and of the protocol code it
+ * uses are ../ and ../../proto; in a packed tarball they are in
+ * lib-src/client and lib-src/proto (copied there by scripts/prepack.js).
  * Every .c file found there is compiled, so a file added to client/ or
  * proto/ needs no change here. Both layouts keep client/ and proto/ side by
  * side, so "offheap.h", "../proto/resp.h" and "proto/resp.h" all resolve.
@@ -20,12 +20,15 @@ const path = require('node:path');
 const here = path.resolve(__dirname, '..');
 
 function layout() {
+  /* In the repository the sources themselves, even while `npm pack` has a
+   * copy in lib-src/ (never a stale copy); elsewhere the bundled one. */
+  if (fs.existsSync(path.join(here, '..', 'offheap.h')) &&
+      fs.existsSync(path.join(here, '..', '..', 'proto'))) {
+    return { client: '..', proto: '../../proto', root: '../..' };
+  }
   const bundled = path.join(here, 'lib-src');
   if (fs.existsSync(path.join(bundled, 'client', 'offheap.h'))) {
     return { client: 'lib-src/client', proto: 'lib-src/proto', root: 'lib-src' };
-  }
-  if (fs.existsSync(path.join(here, '..', 'offheap.h'))) {
-    return { client: '..', proto: '../../proto', root: '../..' };
   }
   throw new Error(`offheap: no C sources in ${bundled} nor in ${path.join(here, '..')}`);
 }
