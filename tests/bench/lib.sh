@@ -26,7 +26,10 @@ wait_ping() { # wait_ping <port>
 start_offheapd() { # start_offheapd <port> [options...]
     local sport=$1
     shift
-    taskset -c "$SERVER_CPU" "$OFFHEAPD" --port "$sport" --loglevel warning --snapshot-file "" "$@" >/dev/null 2>&1 &
+    # OFFHEAPD_ARGS: more options for every offheapd, e.g. "--unixsocket
+    # /tmp/oh.sock" to measure with local reads on (memory shared)
+    # shellcheck disable=SC2086
+    taskset -c "$SERVER_CPU" "$OFFHEAPD" --port "$sport" --loglevel warning --snapshot-file "" "$@" ${OFFHEAPD_ARGS:-} >/dev/null 2>&1 &
     BENCH_PIDS="$BENCH_PIDS $!"
     mkdir -p "$BENCH_PID_DIR" && echo $! >"$BENCH_PID_DIR/$sport"
     wait_ping "$sport"
