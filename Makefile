@@ -85,6 +85,16 @@ help:
 	@echo "make fresh-check    (root) make test and make run on a pristine Debian 12 root, from HEAD"
 	@echo "make service-install | service-verify | service-test (root: the unit under systemd in a container)"
 
+# Node's official binary (install-deps's Node 20) trusts only the CAs built
+# into it, not the system's: npm (the tests' `npm ci`) would refuse a company
+# CA or HTTPS proxy installed the Debian way (/usr/local/share/ca-certificates,
+# update-ca-certificates). Make it trust the system's bundle too, unless the
+# user has chosen a file.
+ifneq ($(wildcard /etc/ssl/certs/ca-certificates.crt),)
+NODE_EXTRA_CA_CERTS ?= /etc/ssl/certs/ca-certificates.crt
+export NODE_EXTRA_CA_CERTS
+endif
+
 # Installs missing Debian packages, only when something is missing.
 deps:
 	$(Q)./deploy/install-deps.sh --if-missing
