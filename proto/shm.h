@@ -10,7 +10,7 @@
  *   SHM_SEGTAB_OFF    struct shm_seg per segment id: epoch, live bit and
  *                     reuse count in one word, the expiry bases
  *   SHM_HEAP_OFF      the index: bucket tables and overflow chunks
- *   SHM_ARENA_OFF     the segments, seg_size bytes per id
+ *   SHM_ARENA_OFF     the segments, seg_size bytes per id, seg_ids ids
  *
  * Pointers inside the index (a bucket's overflow link) are the server's
  * addresses: a reader subtracts shm_header.server_base and checks the
@@ -43,7 +43,7 @@
 #define SHM_SEG_IDS    (1u << 20) /* segment ids (SEG_MAX) */
 #define SHM_SEGTAB_OFF ((uint64_t)SHM_HDR_BYTES)
 #define SHM_HEAP_OFF   (64ull << 20) /* bytes */
-#define SHM_HEAP_BYTES (64ull << 30) /* bytes of index heap */
+#define SHM_HEAP_BYTES (8ull << 30)  /* bytes of index heap */
 #define SHM_ARENA_OFF  (SHM_HEAP_OFF + SHM_HEAP_BYTES)
 
 /* shm_header.state */
@@ -106,7 +106,7 @@ struct shm_header {
     uint64_t server_base;   /* the server's address of offset 0 */
     uint64_t instance;      /* random id of this server process */
     _Atomic uint32_t state; /* SHM_STATE_* */
-    uint32_t pad0;
+    uint32_t seg_ids;       /* segment ids the arena holds (<= SEG_IDS) */
     _Atomic uint64_t seq;   /* seqlock: odd while the index moves */
     struct shm_table t[2];  /* t[1] exists while a resize runs */
     _Atomic int64_t rehash; /* next t[0] bucket a resize moves, -1: none */

@@ -62,8 +62,8 @@ shm_map_init(struct shm_map *m, const void *base, uint64_t bytes)
     const struct shm_header *h = base;
     if (base == NULL || bytes < SHM_ARENA_OFF || h->magic != SHM_MAGIC ||
         h->version != SHM_VERSION || h->file_bytes != bytes ||
-        h->seg_size == 0 ||
-        (bytes - SHM_ARENA_OFF) / h->seg_size < SHM_SEG_IDS) {
+        h->seg_size == 0 || h->seg_ids > SHM_SEG_IDS ||
+        (bytes - SHM_ARENA_OFF) / h->seg_size < h->seg_ids) {
         return -1;
     }
     m->base = base;
@@ -197,6 +197,9 @@ try_slot(const struct shm_map *m, uint64_t s, const char *key, size_t klen,
 {
     uint32_t id = (uint32_t)((s >> SHM_SLOT_SEG_SHIFT) & SHM_SLOT_SEG_MASK);
     uint32_t off = (uint32_t)(s & SHM_SLOT_OFF_MASK);
+    if (id >= m->h->seg_ids) {
+        return SHM_RETRY; /* a slot being rewritten under the read */
+    }
     const struct shm_seg *g =
         (const struct shm_seg *)(const void *)(m->base + SHM_SEGTAB_OFF) + id;
     uint32_t w = atomic_load_explicit(&g->word, memory_order_acquire);

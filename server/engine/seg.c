@@ -407,8 +407,8 @@ static uint32_t
 new_id(void)
 {
     uint32_t id = arena.nids;
-    if (id >= SEG_MAX) {
-        return SEG_NIL;
+    if (id >= SEG_MAX || id >= share_seg_ids()) {
+        return SEG_NIL; /* a shared arena holds physical memory's worth */
     }
     uint32_t c = id >> CHUNK_BITS;
     if (map_chunk(c) != 0) {
@@ -495,8 +495,9 @@ seg_prefault_ahead(uint64_t bytes)
         return 0;
     }
     uint64_t n = (bytes + arena.seg_size - 1) / arena.seg_size;
-    if (n > SEG_MAX - arena.nids) {
-        n = SEG_MAX - arena.nids;
+    uint32_t max = SEG_MAX < share_seg_ids() ? SEG_MAX : share_seg_ids();
+    if (n > max - arena.nids) {
+        n = arena.nids < max ? max - arena.nids : 0;
     }
     for (uint64_t i = 0; i < n; i++) { /* mapped here, not in the thread */
         if (map_chunk((uint32_t)((arena.nids + i) >> CHUNK_BITS)) != 0) {

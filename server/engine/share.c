@@ -9,8 +9,10 @@
  *
  * Layout: one memfd, sized once for everything the engine could ever use
  * (the header, one struct shm_seg per segment id, SHM_HEAP_BYTES of index
- * heap, SEG_MAX segments) and mapped once, MAP_SHARED | MAP_NORESERVE;
- * pages exist only where written, so the size costs address space only.
+ * heap, as many segments as physical memory holds, at most SEG_MAX) and
+ * mapped once, MAP_SHARED | MAP_NORESERVE; pages exist only where written,
+ * so the size costs address space only (and stays within what valgrind can
+ * map on this 24 GiB machine).
  *
  *   [hdr][segtab 24 MiB][index heap ........][arena: seg 0 | seg 1 | ...]
  *                        ^ share_map()        ^ share_arena()
@@ -67,9 +69,9 @@
 #include "../err.h"
 #include "seg.h"
 
-#define PAGE     4096u
-#define CLASSES  26 /* size classes: 2^0 .. 2^25 pages */
-#define HEAP_END (SHM_HEAP_OFF + SHM_HEAP_BYTES)
+#define PAGE            4096u
+#define CLASSES         26    /* size classes: 2^0 .. 2^25 pages */
+#define ARENA_IDS_ROUND 1024u /* ids of one seg.c chunk */
 
 struct freelist {
     uint64_t *off; /* offsets of free ranges of this class */
@@ -86,6 +88,7 @@ static struct {
     struct shm_header *h;
     struct shm_seg *segtab;
     uint64_t top; /* heap bytes carved so far */
+    uint32_t ids; /* segment ids the arena holds */
     struct freelist fl[CLASSES];
     unsigned depth; /* nesting of share_change_begin */
 } sh = {.fd = -1};
@@ -150,10 +153,30 @@ fill_header(uint32_t seg_size, uint64_t seed)
     h->seg_size = seg_size;
     h->file_bytes = sh.bytes;
     h->seed = seed;
+    h->seg_ids = sh.ids;
     h->server_base = (uint64_t)(uintptr_t)sh.map;
     h->instance = random_id();
     atomic_store(&h->rehash, -1);
     atomic_store(&h->state, SHM_STATE_READY);
+}
+
+/* Segment ids the shared arena holds: as many as physical memory can
+ * hold (no more could be resident), in whole chunks of 1024. */
+static uint32_t
+arena_ids(uint32_t seg_size)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    uint64_t ram = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize
+                                          : (uint64_t)SHM_SEG_IDS * seg_size;
+    uint64_t ids = (ram / seg_size + ARENA_IDS_ROUND - 1) / ARENA_IDS_ROUND *
+                   ARENA_IDS_ROUND;
+    return ids > SHM_SEG_IDS ? SHM_SEG_IDS : (uint32_t)ids;
+}
+
+uint32_t
+share_seg_ids(void)
+{
+    return sh.on ? sh.ids : SHM_SEG_IDS;
 }
 
 int
@@ -163,7 +186,8 @@ share_setup(bool on, uint32_t seg_size, uint64_t seed)
     if (!on) {
         return 0;
     }
-    sh.bytes = SHM_ARENA_OFF + (uint64_t)SHM_SEG_IDS * seg_size;
+    sh.ids = arena_ids(seg_size);
+    sh.bytes = SHM_ARENA_OFF + (uint64_t)sh.ids * seg_size;
     sh.fd = memfd_create("offheapd", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (sh.fd < 0 || ftruncate(sh.fd, (off_t)sh.bytes) != 0 ||
         fcntl(sh.fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) !=

@@ -23,6 +23,8 @@ void share_teardown(void);
 bool share_on(void);
 /* The memfd (read-write; the server reopens it read-only), or -1. */
 int share_fd(void);
+/* Segment ids the arena may hand out (SEG_MAX when off). */
+uint32_t share_seg_ids(void);
 /* Bytes of the shared file. */
 uint64_t share_bytes(void);
 /* Sets shm_header.state (SHM_STATE_*). */

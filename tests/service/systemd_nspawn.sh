@@ -125,6 +125,12 @@ else
 fi
 expect_match "STATUS= says it is ready" '^Ready: 0 keys' "$(prop StatusText)"
 expect "PING through the hardened unit" "PONG" "$(cli ping)"
+# the installed config listens on /run/offheap/offheapd.sock, and memfd
+# sharing works under the unit's system call filter and hardening
+sock_status=$(in_ct redis-cli -s /run/offheap/offheapd.sock localread status 2>&1 | tr '\n' ' ')
+expect_match "local reads are on through the unit's Unix socket" '^enabled 1 ' "$sock_status"
+expect "the socket is the offheap group's (0770 in 0750)" "srwxrwx--- offheap offheap" \
+    "$(in_ct stat -c '%A %U %G' /run/offheap/offheapd.sock)"
 
 # ---- data, BGSAVE (fork under the system call filter), reload ----
 cli set persistent v >/dev/null
