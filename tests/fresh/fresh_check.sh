@@ -211,6 +211,11 @@ if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
     cp -a /usr/local/share/ca-certificates/. "$R/usr/local/share/ca-certificates/"
 fi
 cp -L /etc/resolv.conf "$R/etc/resolv.conf"
+# debootstrap writes no /etc/hosts; every installed Debian has this one (the
+# installer's, a cloud image's), and without it "localhost" goes to DNS.
+if [ ! -s "$R/etc/hosts" ]; then
+    printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n' >"$R/etc/hosts"
+fi
 mkdir -p "$R/src"
 git clone -q --no-hardlinks "$REPO" "$R/src/offheap"
 git -C "$R/src/offheap" checkout -q "$COMMIT"
