@@ -130,6 +130,8 @@ export declare class OffheapCache<K extends Key = Key, V = unknown> {
   getRemainingTTL(key: K): Promise<number>;
   getMany(keys: K[]): Promise<(V | undefined)[]>;
   entries(match?: string): AsyncGenerator<[string, V], void>;
+  keys(match?: string): AsyncGenerator<string, void>;
+  values(match?: string): AsyncGenerator<V, void>;
   /** the value, loading it once across this process and every process sharing offheapd */
   fetch(key: K, options?: FetchOptions<K, V>): Promise<V | undefined>;
   close(): void;

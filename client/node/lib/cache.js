@@ -197,6 +197,15 @@ class OffheapCache {
     }
   }
 
+  /* Keys and values alone, as lru-cache's keys() and values(). */
+  async *keys(match) {
+    for await (const [k] of this.entries(match)) yield k;
+  }
+
+  async *values(match) {
+    for await (const [, v] of this.entries(match)) yield v;
+  }
+
   /*
    * Resolves to the cached value, or loads it once: options.loader (or the
    * constructor's fetchMethod) is called as (key, staleValue, { signal,

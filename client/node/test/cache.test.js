@@ -295,3 +295,28 @@ test('v8 serializer value round trips through a Buffer header', async () => {
   assert.deepEqual(stored.subarray(2), v8.serialize(new Set([1])));
   c.close();
 });
+
+test('several servers: entries, clear and fetch leases on each server', async (t) => {
+  const s2 = await startServer();
+  /* md5: fnv1a_64 (the default, as twemproxy's) can put a run of short
+   * sequential keys on one server */
+  const c = new OffheapCache({ servers: `${srv.addr},${s2.addr}`, prefix: 'ring:', hash: offheap.HASH_MD5 });
+  const other = offheap.connect(s2.addr);
+  t.after(async () => { other.close(); c.close(); await stopServer(s2); });
+  const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
+  await Promise.all(keys.map((k, i) => c.set(k, { i })));
+  assert.equal(new Set(keys.map((k) => c.client.serverOf(k))).size, 2);
+  const seen = [];
+  for await (const k of c.keys()) seen.push(k);
+  assert.deepEqual(seen.sort(), [...keys].sort());
+  let loads = 0;
+  const got = await Promise.all(keys.map((k) => c.fetch(`f${k}`, { loader: async () => ++loads })));
+  assert.equal(loads, 100);
+  assert.equal(new Set(got).size, 100);
+  await c._releases;
+  assert.deepEqual(await other.command(['KEYS', '*lease*']), []);
+  assert.deepEqual(await raw.command(['KEYS', 'ring:*lease*']), []);
+  await c.clear();
+  assert.deepEqual(await other.command(['KEYS', 'ring:*']), []);
+  assert.deepEqual(await raw.command(['KEYS', 'ring:*']), []);
+});
