@@ -14,6 +14,14 @@
  * (created on first use): a round trip on a local Unix socket costs tens
  * of µs, cheap enough to stand in for a Map where a caller cannot await.
  *
+ * Local reads: with a Unix-socket server (and localReads not false),
+ * get and getSync first read the key from offheapd's shared mapping
+ * through that handle (offheap_get_local), making the JS string or Buffer
+ * straight from the mapping: one copy, no syscall; get's Promise is then
+ * already settled, so its reactions run in this tick's microtasks. What
+ * the mapping cannot answer (a large value, a loading or restarted
+ * server) goes over the socket as before.
+ *
  * Lifetime: struct client lives until both the JS wrapper is finalized and
  * every uv handle has been closed (uv_close is itself asynchronous);
  * `holds` counts those owners. Handles are unref'd while no Promise is
@@ -55,6 +63,7 @@ struct client {
     napi_ref resource;
     size_t inflight; /* Promises not settled yet */
     int holds;       /* JS wrapper + open uv handles */
+    bool local;      /* Unix-socket servers: GETs try the shared mapping */
 };
 
 /* How a reply becomes a JS value. */
@@ -566,6 +575,9 @@ get_int(napi_env env, napi_value v)
     return n;
 }
 
+static int local_get(napi_env env, struct client *cl, const struct bytes *k,
+                     bool buffer, napi_value *v);
+
 /* get(h, key, buffer) */
 static napi_value
 js_get(napi_env env, napi_callback_info info)
@@ -576,6 +588,15 @@ js_get(napi_env env, napi_callback_info info)
 
     if (cl == NULL || !get_bytes(env, a[1], &k)) {
         return NULL;
+    }
+    napi_value v;
+    if (local_get(env, cl, &k, get_bool(env, a[2]), &v) >= 0) {
+        /* settled now: its reactions run in this tick's microtasks */
+        napi_deferred d;
+        bytes_free(&k);
+        napi_create_promise(env, &d, &p);
+        napi_resolve_deferred(env, d, v);
+        return p;
     }
     const char *argv[2] = {"GET", k.p};
     size_t lens[2] = {3, k.len};
@@ -684,7 +705,8 @@ static offheap_t *
 sync_handle(napi_env env, struct client *cl)
 {
     if (cl->ac == NULL) {
-        napi_throw(env, make_error(env, OFFHEAP_ERR_CLOSED, "client is closed"));
+        napi_throw(env,
+                   make_error(env, OFFHEAP_ERR_CLOSED, "client is closed"));
         return NULL;
     }
     if (cl->sync == NULL) {
@@ -703,6 +725,52 @@ throw_sync(napi_env env, offheap_t *c, int rc)
     return NULL;
 }
 
+/* ---- local reads ---- */
+
+/* The JS value a local read makes straight from the mapping (one copy). */
+struct local_out {
+    napi_env env;
+    bool buffer;
+    napi_value v;
+};
+
+static int
+local_copy(void *arg, const char *val, size_t vlen)
+{
+    struct local_out *o = arg;
+    napi_status st =
+        o->buffer ? napi_create_buffer_copy(o->env, vlen, val, NULL, &o->v)
+                  : napi_create_string_utf8(o->env, val, vlen, &o->v);
+    return st == napi_ok ? 0 : OFFHEAP_ERR_NOMEM;
+}
+
+/* Reads key from the server's shared mapping when the client may: 1 with
+ * *v set, 0 on a miss, or OFFHEAP_ERR_NOLOCAL (ask the server; any other
+ * failure is left for that path to report). */
+static int
+local_get(napi_env env, struct client *cl, const struct bytes *k, bool buffer,
+          napi_value *v)
+{
+    if (!cl->local || cl->ac == NULL) {
+        return OFFHEAP_ERR_NOLOCAL;
+    }
+    offheap_t *c = sync_handle(env, cl);
+    if (c == NULL) {
+        return OFFHEAP_ERR_NOLOCAL;
+    }
+    struct local_out o = {env, buffer, NULL};
+    int rc = offheap_get_local(c, k->p, k->len, local_copy, &o);
+    if (rc == 1) {
+        *v = o.v;
+    } else if (rc == 0) {
+        napi_get_null(env, v);
+    } else {
+        offheap_clear_err(c);
+        rc = OFFHEAP_ERR_NOLOCAL;
+    }
+    return rc;
+}
+
 /* getSync(h, key, buffer) */
 static napi_value
 js_get_sync(napi_env env, napi_callback_info info)
@@ -716,6 +784,10 @@ js_get_sync(napi_env env, napi_callback_info info)
 
     if (c == NULL || !get_bytes(env, a[1], &k)) {
         return NULL;
+    }
+    if (local_get(env, cl, &k, get_bool(env, a[2]), &v) >= 0) {
+        bytes_free(&k);
+        return v;
     }
     int rc = offheap_get(c, k.p, k.len, &val, &vlen);
     bytes_free(&k);
@@ -852,6 +924,21 @@ opt_int(napi_env env, napi_value obj, const char *name, int def)
     return n;
 }
 
+/* True unless obj.name is the boolean false. */
+static bool
+opt_not_false(napi_env env, napi_value obj, const char *name)
+{
+    napi_value v;
+    napi_valuetype t;
+    bool b = true;
+
+    if (napi_get_named_property(env, obj, name, &v) == napi_ok &&
+        napi_typeof(env, v, &t) == napi_ok && t == napi_boolean) {
+        napi_get_value_bool(env, v, &b);
+    }
+    return b;
+}
+
 static bool
 init_client(napi_env env, struct client *cl, napi_value opts)
 {
@@ -870,6 +957,9 @@ init_client(napi_env env, struct client *cl, napi_value opts)
     cl->o.timeout_ms = opt_int(env, opts, "timeout", OFFHEAP_TIMEOUT_MS);
     cl->o.db = opt_int(env, opts, "db", 0);
     cl->o.hash = opt_int(env, opts, "hash", OFFHEAP_HASH_FNV1A_64);
+    cl->local = cl->servers != NULL && strstr(cl->servers, "unix:") != NULL &&
+                opt_not_false(env, opts, "localReads");
+    cl->o.local_reads = cl->local ? OFFHEAP_LOCAL_AUTO : OFFHEAP_LOCAL_OFF;
     for (size_t i = 0; i < MAX_SERVERS; i++) {
         cl->slots[i].cl = cl;
         cl->slots[i].index = i;
