@@ -111,7 +111,8 @@ client-test-example: $(CLIENT_SERVER_DEP) client
 
 # The package as a user gets it (client/node/pack-test/run.sh): npm pack,
 # installs of the tarball into temporary projects outside the tree, offline
-# from $(NODE_CACHE), with npm 11 and npm 9, prebuilt and from source;
+# from $(NODE_CACHE), with npm 11 and npm 9, prebuilt and from source, and
+# of the folder itself (npm 11 links it, Debian's npm 9.2 copies it);
 # require, import, round trips; Keyv's own @keyv/test-suite, the
 # cache-manager example, a TypeScript consumer.
 client-test-pack: $(CLIENT_SERVER_DEP) client-node
@@ -119,6 +120,7 @@ client-test-pack: $(CLIENT_SERVER_DEP) client-node
 	case $$o in /*) ;; *) o=$(CURDIR)/$$o ;; esac && \
 	OFFHEAPD=$$o NODE_CACHE=$(CURDIR)/$(NODE_CACHE) NO_COLOR=1 \
 	NPM9=$(CURDIR)/$(BUILD)/node-cache/npm9/node_modules/npm/bin/npm-cli.js \
+	NPM92=$(CURDIR)/$(BUILD)/node-cache/npm9.2/node_modules/npm/bin/npm-cli.js \
 	$(NODE_ENV_CLEAN) $(NODE_DIR)/pack-test/run.sh $(CURDIR)/$(CLIENT_RESULTS)
 
 client-check:

@@ -4,8 +4,8 @@
 # offline, from the npm cache that fill-cache.sh filled, with an empty user
 # npmrc (nothing of this machine's npm settings, e.g. nodedir, helps).
 #   run.sh <results dir>
-# Env: OFFHEAPD (the server), NODE_CACHE (the filled npm cache), NPM9 (npm
-# 9's npm-cli.js, optional). Prints "client pack: N passed, N failed" and
+# Env: OFFHEAPD (the server), NODE_CACHE (the filled npm cache), NPM9 and
+# NPM92 (npm-cli.js of npm 9.9 and of npm 9.2, Debian 12's). Prints "client pack: N passed, N failed" and
 # "client keyv: N passed, N failed" (Keyv's own suite), and writes both
 # counts to <results dir>/pack and <results dir>/keyv.
 set -u
@@ -112,6 +112,19 @@ if [ -n "${NPM9:-}" ] && [ -f "$NPM9" ]; then
         "cd '$tmp/src9' && node '$NPM9' install --offline --build-from-source '$tgz' && cp '$here/smoke.cjs' . && node smoke.cjs | grep -q 'build/Release/offheap.node'"
 else
     bad "npm 9 not in the cache (make client-node fills it)"
+fi
+
+# ---- the repository folder itself, as `npm install /path/to/client/node` ----
+newproj "$tmp/folder11"
+check "npm $(npm --version) install of the folder (a link): uses the repository's addon" bash -c \
+    "cd '$tmp/folder11' && npm install --offline '$pkg' && node -p \"require('offheap').addonFile\" | grep -qx '$pkg/build/Release/offheap.node'"
+npm92=${NPM92:-}
+if [ -n "$npm92" ] && [ -f "$npm92" ]; then
+    newproj "$tmp/folder92"
+    check "npm $(node "$npm92" --version) install of the folder (a copy): builds from the copied sources" bash -c \
+        "cd '$tmp/folder92' && node '$npm92' install --offline '$pkg' && [ ! -L node_modules/offheap ] && cp '$here/smoke.cjs' . && node smoke.cjs | grep -q '$tmp/folder92/node_modules/offheap/build/Release/offheap.node'"
+else
+    bad "npm 9.2 not in the cache (make client-node fills it)"
 fi
 
 # ---- Keyv's suite, cache-manager 7, TypeScript: a project with those ----

@@ -9,8 +9,13 @@
  *      hiredis linked statically (it then needs only libc at run time), and
  *      puts it in prebuilds/<platform>-<arch>/offheap.node;
  *   3. checks that it loads.
- * scripts/postpack.js removes both folders again, so the repository's own
- * builds always use ../ and ../../proto.
+ * scripts/postpack.js removes both folders again (the repository's own
+ * builds use ../ and ../../proto in any case, see sources.js).
+ *
+ * With --sources (the "prepare" script) only step 1: npm 9.0-9.3, Debian
+ * 12's among them, install a folder (`npm install /path/to/client/node`)
+ * by copying its files after running "prepare" in it, so the copy gets the
+ * sources and builds from them.
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -37,9 +42,10 @@ function main() {
     throw new Error('prepack: neither ../offheap.h nor lib-src/ found');
   }
   fs.rmSync(libsrc, { recursive: true, force: true });
-  fs.rmSync(path.join(here, 'prebuilds'), { recursive: true, force: true });
   const n = copySources(path.join(repo, 'client'), path.join(libsrc, 'client')) +
     copySources(path.join(repo, 'proto'), path.join(libsrc, 'proto'));
+  if (process.argv.includes('--sources')) return;
+  fs.rmSync(path.join(here, 'prebuilds'), { recursive: true, force: true });
 
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'offheap-prebuild-'));
   try {
