@@ -45,8 +45,9 @@ stop_all
 restart_once() {
     local label=$1 cpus=$2 ping_s="" saw_loading=no out back_s
     t0=$(now)
+    # shellcheck disable=SC2086
     taskset -c "$cpus" "$OFFHEAPD" --port "$port" --dir "$DIR" --loglevel warning \
-        >/dev/null 2>&1 &
+        ${OFFHEAPD_ARGS:-} >/dev/null 2>&1 &
     BENCH_PIDS="$!"
     for _ in $(seq 1 20000); do
         if [ -z "$ping_s" ] && [ "$(cli ping 2>/dev/null)" = PONG ]; then
