@@ -404,6 +404,7 @@ cmd_info_resetstat(void)
     reply_error_count = 0;
     memset(&conn_stats, 0, sizeof(conn_stats));
     engine_metrics_reset();
+    localread_resetstat();
 }
 
 /* ---- MEMORY ---- */

@@ -248,6 +248,13 @@ localread_cron(oh_time now)
 }
 
 void
+localread_resetstat(void)
+{
+    localread_stats.hits = localread_stats.misses = 0;
+    localread_stats.hints = localread_stats.maps = 0;
+}
+
+void
 localread_detach(struct conn *c)
 {
     if (c->lr == NULL) {

@@ -24,5 +24,7 @@ extern struct localread_stats localread_stats;
 /* Applies every client's pending hints and counters (once a tick); also
  * tells readers whether the mapping may be read (not while loading). */
 void localread_cron(oh_time now);
+/* Zeroes the counters (CONFIG RESETSTAT); the client count stays. */
+void localread_resetstat(void);
 /* Takes the last counters of c and forgets its feedback region. */
 void localread_detach(struct conn *c);
