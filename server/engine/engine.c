@@ -38,6 +38,11 @@
  * segments pre-faulted (seg.c) with what is left. A step with nothing to
  * do returns in well under a microsecond (the sweep is skipped when
  * nothing can be stale, see index.c).
+ * Local reads: with cfg->local_reads the engine's memory is shared
+ * (share.c); engine_expire's in-place rewrite is then bracketed for
+ * readers, and is replaced by an append while a save's child reads
+ * (engine_fork_prepare .. engine_fork_done); engine_hint applies a
+ * reader's access hint only to the very slot it names.
  * Rejected: copying values out on get (zero-copy views with segment pins
  * cost one counter per read instead).
  */

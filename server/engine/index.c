@@ -46,6 +46,15 @@
  * larger one. A chain moves between tables in one step, never during a
  * scan call.
  *
+ * Local readers (share.c, proto/shm_read.c) walk these tables from other
+ * processes. A slot changes by one 8-byte store (index_slot_store, after
+ * the item it points at is written); whatever moves slots between buckets
+ * or lets bucket memory be reused runs between share_change_begin() and
+ * share_change_end() (one chain moved by a resize, an emptied overflow
+ * bucket unlinked, tables swapped by a flush or a reserve), and publish()
+ * gives readers the tables and the resize cursor. Index memory comes from
+ * share_map(): the shared heap when sharing is on, else mmap as before.
+ *
  * Stale slots: a slot is stale when its epoch differs from its segment's
  * (seg.c). Lookups, inserts, the rehash and a background sweep clear them.
  * The sweep walks t[0] bucket by bucket when no rehash runs; each finished

@@ -56,9 +56,16 @@
  * counts all bumps, so the index can tell that nothing became stale since
  * its last complete pass (and skip the walk).
  *
+ * Sharing (share.c): with local reads on, the arena is the shared memfd's
+ * and every borrow, return and retire publishes the segment's word (epoch,
+ * live, reuse count) and bases for readers; trims punch pages out of the
+ * file. While a background save's child reads the shared segments
+ * (seg_hold), returned segments wait on the held list instead of the pool,
+ * so none is rewritten under the child.
+ *
  * Invariants: a segment is on exactly one list matching its state (young,
- * old, free, unused) except RETIRED ones (on none); a pinned segment is
- * never returned; ids never exceed SEG_MAX.
+ * old, free, unused, held) except RETIRED ones (on none); a pinned segment
+ * is never returned; ids never exceed SEG_MAX (nor the shared arena's).
  *
  * Cost: borrow/return are O(1) (borrow skips at most BORROW_PROBE pool
  * entries whose epoch window is full); large values are freed later, a

@@ -43,7 +43,7 @@
  * on: it copies the index heap (only its data extents, SEEK_DATA) into
  * private memory and moves that over the shared range (mremap), and from
  * then on publishes and trims nothing. The segments stay shared: the
- * parent never rewrites live items while a child runs (gen holds returned
+ * parent never rewrites live items while a child runs (seg.c holds returned
  * segments, engine.c rewrites expiries by appending) and the child reads
  * nothing past what its private index points at.
  *
