@@ -8,6 +8,9 @@ export interface Options {
   prefix?: string;
   /** 0: fnv1a_64 (twemproxy's default), 1: md5 */
   hash?: number;
+  /** false: never read from a Unix-socket server's shared mapping (local
+   * reads, the default there); every get asks the server */
+  localReads?: boolean;
 }
 export interface SetOptions { ttl?: number; px?: number; ex?: number; nx?: boolean; xx?: boolean; }
 type Value = string | Buffer;
