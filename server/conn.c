@@ -18,7 +18,22 @@
  * Limits: client-query-buffer-limit (unparsed input), proto-max-bulk-len
  * (via the parser), client-output-buffer-limit (pending output), maxclients,
  * timeout (idle seconds). A protocol error answers -ERR Protocol error: ...
- * and closes only that connection.
+ * and closes only that connection. While requirepass is set and the client
+ * has not authenticated, the parser gets Redis's tighter limits (10
+ * arguments, 16 KiB bulks), so that anyone who can connect cannot make the
+ * server buffer proto-max-bulk-len bytes before AUTH.
+ *
+ * Input buffer size: the buffer grows to hold a large request and keeps its
+ * size while the client is busy (no realloc per large SET). conn_cron()
+ * looks at every client each CONN_IBUF_CHECK_MS, as Redis's
+ * clientsCronResizeQueryBuffer(): a client idle for CONN_IBUF_IDLE_MS gets
+ * its buffer cut to what it holds (freed when empty, 16 KiB again on the
+ * next read); a busy one whose buffer is over CONN_IBUF_RESIZE_MIN and more
+ * than twice the most it held since the last check is cut to that peak.
+ * Rejected: freeing a large buffer after every request (a client sending
+ * large values in a loop reallocates it each time; CLIENT LIST never shows
+ * what the buffer was); checking every client on every tick (10 000 idle
+ * clients at hz 100 is a million cache misses a second).
  */
 #include "conn.h"
 
@@ -44,7 +59,11 @@
 #include <unistd.h>
 
 #define CONN_READ_CHUNK      16384 /* bytes read per read(2) normally */
-#define CONN_IBUF_KEEP       65536 /* an idle input buffer above this shrinks */
+#define CONN_IBUF_IDLE_MS    2000  /* ms idle before the input buffer shrinks */
+#define CONN_IBUF_RESIZE_MIN 32768 /* bytes: smaller busy buffers are kept */
+#define CONN_IBUF_CHECK_MS   500   /* ms between input buffer resize checks */
+#define CONN_NOAUTH_MAX_ARGS 10    /* arguments per request before AUTH */
+#define CONN_NOAUTH_MAX_BULK 16384 /* bytes per bulk string before AUTH */
 #define CONN_OUT_CHUNK       16384 /* bytes per output chunk */
 #define CONN_ZEROCOPY_MIN    16384 /* values this large are not copied */
 #define CONN_IOV_MAX         64    /* chunks per writev(2) */
@@ -586,13 +605,69 @@ run_request(struct conn *c, char *req, size_t nargs)
     check_output_limit(c);
 }
 
+/* Tells whether `c` still has to AUTH (so gets the pre-AUTH limits). */
+static bool
+needs_auth(const struct conn *c)
+{
+    return !c->authenticated && cfg.requirepass[0] != '\0';
+}
+
+static struct resp_limits
+full_limits(void)
+{
+    return (struct resp_limits){
+        .max_args = RESP_MAX_ARGS,
+        .max_bulk = (long long)cfg.proto_max_bulk_len,
+        .max_inline = RESP_MAX_INLINE,
+    };
+}
+
+/* The parser limits for the next request of `c`: checked per request, as
+ * an AUTH earlier in the same batch lifts the pre-AUTH ones. */
+static struct resp_limits
+input_limits(const struct conn *c)
+{
+    struct resp_limits lim = full_limits();
+    if (needs_auth(c)) {
+        lim.max_args = CONN_NOAUTH_MAX_ARGS;
+        lim.max_bulk = CONN_NOAUTH_MAX_BULK;
+    }
+    return lim;
+}
+
+/* Returns Redis's message if the protocol error of `c` came from a
+ * pre-AUTH limit (the request parses under the full limits), else NULL.
+ * Only multibulk requests are parsed again: parsing an inline one may have
+ * unescaped it in place. */
+static const char *
+noauth_limit_error(struct conn *c)
+{
+    if (!needs_auth(c) || c->ibuf[c->ipos] != '*') {
+        return NULL;
+    }
+    const struct resp_limits full = full_limits();
+    struct resp_parser ps;
+    resp_parser_reset(&ps);
+    if (resp_parse_request(&ps, c->ibuf + c->ipos, c->ilen - c->ipos, c->args,
+                           c->args_cap, &full) == RESP_EPROTO) {
+        return NULL;
+    }
+    return strstr(c->parser.err, "multibulk") != NULL
+               ? "Protocol error: unauthenticated multibulk length"
+               : "Protocol error: unauthenticated bulk length";
+}
+
 static void
 protocol_error(struct conn *c)
 {
+    const char *why = noauth_limit_error(c);
     conn_stats.protocol_errors++;
+    if (why == NULL) {
+        why = c->parser.err;
+    }
     log_verbose("protocol error from client id=%" PRIu64 " addr=%s: %s", c->id,
-                c->addr, c->parser.err);
-    reply_errorf(c, "ERR %s", c->parser.err);
+                c->addr, why);
+    reply_errorf(c, "ERR %s", why);
     conn_close_after_reply(c);
 }
 
@@ -652,13 +727,9 @@ prefetch_ahead(struct conn *c, const struct resp_limits *lim)
 static void
 process_input(struct conn *c)
 {
-    const struct resp_limits lim = {
-        .max_args = RESP_MAX_ARGS,
-        .max_bulk = (long long)cfg.proto_max_bulk_len,
-        .max_inline = RESP_MAX_INLINE,
-    };
     size_t prefetched = 0; /* requests ahead whose keys were prefetched */
     while (!c->close_now && !c->closing && c->ipos < c->ilen) {
+        const struct resp_limits lim = input_limits(c);
         if (prefetched == 0 && c->parser.pos == 0 &&
             c->ilen - c->ipos > LOOKAHEAD_MIN_BYTES) {
             prefetched = prefetch_ahead(c, &lim);
@@ -729,6 +800,9 @@ read_once(struct conn *c)
                                                                            : -1;
     }
     c->ilen += (size_t)n;
+    if (c->ilen > c->ipeak) {
+        c->ipeak = c->ilen;
+    }
     c->last_active = ev_now(); /* a client sending a large value is busy */
     conn_stats.net_input_bytes += (uint64_t)n;
     return n;
@@ -749,16 +823,6 @@ over_query_limit(struct conn *c)
              c->id, c->addr, pending);
     conn_stats.client_query_buffer_limit_disconnections++;
     return true;
-}
-
-static void
-shrink_idle_input(struct conn *c)
-{
-    if (c->ilen == 0 && c->icap > CONN_IBUF_KEEP) {
-        free(c->ibuf);
-        c->ibuf = NULL;
-        c->icap = 0;
-    }
 }
 
 static void
@@ -784,7 +848,6 @@ on_read(evutil_socket_t fd, short what, void *arg)
     }
     current = NULL;
     if (conn_settle(c)) {
-        shrink_idle_input(c);
         if (c->closing) {
             event_del(c->ev_read);
         }
@@ -800,9 +863,51 @@ on_write(evutil_socket_t fd, short what, void *arg)
 
 /* ---- periodic work ---- */
 
+/* Cuts the input buffer of `c` as the top of this file says. Runs between
+ * requests (ipos is 0): arguments are offsets, so the buffer may move. */
+static void
+resize_input(struct conn *c, oh_time now)
+{
+    size_t want = c->icap;
+    if (now - c->last_active >= CONN_IBUF_IDLE_MS) {
+        want = c->ilen;
+    } else if (c->icap > CONN_IBUF_RESIZE_MIN && c->icap / 2 > c->ipeak) {
+        want = c->ipeak > c->ilen ? c->ipeak : c->ilen;
+    }
+    c->ipeak = c->ilen;
+    if (want >= c->icap) {
+        return;
+    }
+    if (want == 0) {
+        free(c->ibuf);
+        c->ibuf = NULL;
+        c->icap = 0;
+        return;
+    }
+    char *p = realloc(c->ibuf, want);
+    if (p != NULL) {
+        c->ibuf = p;
+        c->icap = want;
+    }
+}
+
+static void
+resize_inputs(oh_time now)
+{
+    static oh_time next_check;
+    if (now < next_check) {
+        return;
+    }
+    next_check = now + CONN_IBUF_CHECK_MS;
+    for (struct conn *c = clients; c != NULL; c = c->next) {
+        resize_input(c, now);
+    }
+}
+
 void
 conn_cron(oh_time now)
 {
+    resize_inputs(now);
     bool soft_limit = cfg_obuf[OBUF_NORMAL].soft != 0;
     if (cfg.timeout == 0 && !soft_limit) {
         return;

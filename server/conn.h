@@ -31,6 +31,7 @@ struct conn {
     /* input: [ibuf, ibuf + ilen) read so far; a request starts at ipos */
     char *ibuf;
     size_t icap, ilen, ipos;
+    size_t ipeak; /* most bytes ilen reached since the last resize check */
     struct resp_parser parser;
     struct resp_arg *args; /* offsets of the current request's arguments */
     size_t args_cap;
@@ -98,7 +99,8 @@ struct conn *conn_first(void);
 size_t conn_count(void);
 /* Finds a client by id; NULL if none. */
 struct conn *conn_by_id(uint64_t id);
-/* Periodic work: closes idle clients (timeout), applies output limits. */
+/* Periodic work: closes idle clients (timeout), applies output limits,
+ * shrinks the input buffers of idle clients. */
 void conn_cron(oh_time now);
 
 /* Appends raw bytes to the output queue. */
