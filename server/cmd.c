@@ -232,6 +232,11 @@ admit(struct conn *c, const struct cmd_req *r, const struct cmd_def *d)
         reply_error(c, SNAPSHOT_LOADING_ERR);
         return false;
     }
+    if ((d->flags & CMD_WRITE) && cfg.stop_writes_on_bgsave_error &&
+        snapshot_save_failing()) {
+        reply_error(c, SNAPSHOT_MISCONF_ERR);
+        return false;
+    }
     if ((d->flags & CMD_DENYOOM) && memory_full()) {
         reply_error_oom(c);
         return false;

@@ -100,6 +100,8 @@ typedef enum {
       "snapshot file in dir: loaded at start-up, written at shutdown, by SAVE/BGSAVE and the save schedule (empty: none)")   \
     X(snapshot_on_corrupt,     OPT_ENUM,  0,            "empty",      0,   0,           OPT_LIVE,   "empty|refuse",             \
       "a bad snapshot at start-up: rename it aside and start empty, or leave it and refuse to start (exit 65)")               \
+    X(stop_writes_on_bgsave_error, OPT_BOOL, 1,         NULL,         0,   1,           OPT_LIVE,   NULL,                       \
+      "refuse write commands (-MISCONF) while a save schedule is set and the last background save failed, until a save succeeds") \
     X(slowlog_log_slower_than, OPT_UINT,  10000,        NULL,         0,   1000000000,  OPT_LIVE,   NULL,                       \
       "log commands taking at least this many microseconds in the slow log (0: every command)")                               \
     X(slowlog_max_len,         OPT_UINT,  128,          NULL,         0,   1000000,     OPT_LIVE,   NULL,                       \

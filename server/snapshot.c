@@ -85,6 +85,7 @@
 #include "log.h"
 #include "reply.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -718,6 +719,7 @@ snapshot_save(const char *path, oh_time now, struct snapshot_result *out)
     }
     sync_dir(path);
     st.dirty = 0;
+    st.last_bgsave_ok = true; /* as Redis's rdbSave(): writes may go on */
     st.last_save_s = now / 1000;
     st.saves++;
     st.last_save = res;
@@ -1125,6 +1127,70 @@ load_done(struct loader *l, oh_time now)
                l->res.expired, l->res.rejected);
 }
 
+/* ---- temporary files of unfinished saves ---- */
+
+/* Returns the pid of a "<base>.tmp-<pid>" name, or 0 if `name` is not one. */
+static long
+tmp_pid(const char *name, const char *base)
+{
+    size_t bl = strlen(base);
+    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, ".tmp-", 5) != 0) {
+        return 0;
+    }
+    const char *digits = name + bl + 5;
+    char *end;
+    errno = 0;
+    long pid = strtol(digits, &end, 10);
+    if (*digits < '0' || *digits > '9' || *end != '\0' || errno != 0) {
+        return 0;
+    }
+    return pid > 0 ? pid : 0;
+}
+
+/* Tells whether `pid` is a live process (EPERM: it is, someone else's). */
+static bool
+pid_alive(long pid)
+{
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* Removes what saves killed midway (kill -9, a crash, power loss) left next
+ * to `path`: "<path>.tmp-<pid>" files whose pid is no live process. Each is
+ * as large as the data, so a server that crash-loops would fill its disk.
+ * A live pid is skipped: it may be the BGSAVE child of a killed server,
+ * still writing (it renames or removes its own file), or a process that
+ * reused the pid (then a later start removes the file). Called at start-up
+ * before the load; the server owns its dir. */
+static void
+remove_stale_tmp(const char *path)
+{
+    char dir[SNAP_PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash != NULL ? slash + 1 : path;
+    int dlen = slash == NULL ? 1 : slash == path ? 1 : (int)(slash - path);
+    snprintf(dir, sizeof(dir), "%.*s", dlen, slash == NULL ? "." : path);
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        long pid = tmp_pid(e->d_name, base);
+        if (pid == 0 || pid == (long)getpid() || pid_alive(pid)) {
+            continue;
+        }
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0) {
+            log_notice("snapshot: removed %s/%s, left by a save that did not "
+                       "finish",
+                       dir, e->d_name);
+        } else {
+            log_warn("snapshot: cannot remove %s/%s: %s", dir, e->d_name,
+                     strerror(errno));
+        }
+    }
+    closedir(d);
+}
+
 int
 snapshot_load_begin(oh_time now)
 {
@@ -1132,6 +1198,7 @@ snapshot_load_begin(oh_time now)
     if (st.file[0] == '\0') {
         return SNAPSHOT_DISABLED;
     }
+    remove_stale_tmp(st.file);
     int rc = open_loader(st.file, now, &ld);
     if (rc == SNAPSHOT_NOFILE) {
         log_notice("snapshot: no %s, starting empty", st.file);
@@ -1303,6 +1370,12 @@ snapshot_poll_child(oh_time now)
     bool ok = r == bg.pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     child_done(ok, now);
     return ok ? 1 : -1;
+}
+
+bool
+snapshot_save_failing(void)
+{
+    return st.file[0] != '\0' && st.nrules > 0 && !st.last_bgsave_ok;
 }
 
 bool

@@ -39,6 +39,13 @@ struct cmd_req;
 
 /* The error a data command gets while a snapshot is loading. */
 #define SNAPSHOT_LOADING_ERR "LOADING offheapd is loading the dataset in memory"
+/* The error a write command gets while snapshots are failing (Redis's). */
+#define SNAPSHOT_MISCONF_ERR                                                   \
+    "MISCONF offheapd is configured to save snapshots, but it's currently "    \
+    "unable to persist to disk. Commands that may modify the data set are "    \
+    "disabled, because this instance is configured to report errors during "   \
+    "writes if snapshotting fails (stop-writes-on-bgsave-error option). "      \
+    "Please check the offheapd logs for details about the snapshot error."
 
 /* clang-format off */
 /*  name       code  message */
@@ -119,6 +126,11 @@ int snapshot_save_background(const char *path, oh_time now);
 /* Collects a finished background save without blocking (waitpid WNOHANG).
  * Returns 0 if none finished, 1 if one succeeded, -1 if one failed. */
 int snapshot_poll_child(oh_time now);
+/* Tells whether snapshots are failing as Redis's stop-writes-on-bgsave-error
+ * means it: a save schedule is set and the last background save failed (a
+ * later successful SAVE or BGSAVE clears it). Without a schedule nothing
+ * would retry, so a failed manual BGSAVE does not count, as in Redis. */
+bool snapshot_save_failing(void);
 /* Tells whether a background save child is running. */
 bool snapshot_bgsave_in_progress(void);
 /* Tick work: collects the child, starts the background saves the `save`
