@@ -25,21 +25,24 @@ OFFHEAP_DOCDIR  ?= $(PREFIX)/share/doc/offheap
 OFFHEAP_DATADIR ?= /var/lib/offheap
 
 SERVICE_UNIT := $(BUILD)/deploy/offheapd.service
+SERVICE_TEMPLATE := $(BUILD)/deploy/offheapd@.service
 
 .PHONY: service-install service-verify service-test
 
-# The unit with this install's paths.
-$(SERVICE_UNIT): deploy/offheapd.service
+# The units (offheapd.service, the template offheapd@.service) with this
+# install's paths.
+$(SERVICE_UNIT) $(SERVICE_TEMPLATE): $(BUILD)/deploy/%.service: deploy/%.service
 	@mkdir -p $(dir $@)
 	$(Q)sed -e 's|/usr/local/bin/offheapd|$(PREFIX)/bin/offheapd|g' \
 	    -e 's|/etc/offheap/|$(OFFHEAP_CONFDIR)/|g' \
 	    -e 's|/usr/local/share/doc/offheap|$(OFFHEAP_DOCDIR)|g' $< > $@
 
-service-install: $(SERVICE_UNIT)
+service-install: $(SERVICE_UNIT) $(SERVICE_TEMPLATE)
 	install -d $(DESTDIR)$(SYSTEMD_UNITDIR) $(DESTDIR)$(SYSUSERS_DIR) \
 	    $(DESTDIR)$(TMPFILES_DIR) $(DESTDIR)$(OFFHEAP_CONFDIR) \
 	    $(DESTDIR)$(OFFHEAP_DOCDIR)
 	install -m 0644 $(SERVICE_UNIT) $(DESTDIR)$(SYSTEMD_UNITDIR)/offheapd.service
+	install -m 0644 '$(SERVICE_TEMPLATE)' '$(DESTDIR)$(SYSTEMD_UNITDIR)/offheapd@.service'
 	install -m 0644 deploy/offheapd.sysusers $(DESTDIR)$(SYSUSERS_DIR)/offheapd.conf
 	install -m 0644 deploy/offheapd.tmpfiles $(DESTDIR)$(TMPFILES_DIR)/offheapd.conf
 	install -m 0644 README.md $(DESTDIR)$(OFFHEAP_DOCDIR)/README.md
