@@ -73,12 +73,12 @@ ok "twemproxy_check.c compiles against liboffheap.a"
 
 # start_shard I: offheapd for shard I on PORTS[I], snapshots in its own dir
 start_shard() {
-    local i=$1 port=${PORTS[$1]} t
+    local i=$1 port=${PORTS[$1]}
     mkdir -p "$TMP/shard$i"
     "$OFFHEAPD" --port "$port" --bind 127.0.0.1 --dir "$TMP/shard$i" \
         --loglevel notice >>"$TMP/shard$i.log" 2>&1 &
     PIDS[i]=$!
-    for t in $(seq "$READY_WAIT"); do
+    for _ in $(seq "$READY_WAIT"); do
         kill -0 "${PIDS[i]}" 2>/dev/null || break
         # PONG once it listens; -LOADING would mean the snapshot is not in yet
         [ "$(redis-cli -p "$port" dbsize 2>/dev/null)" != "" ] &&
@@ -89,7 +89,7 @@ start_shard() {
 }
 
 PORTS=()
-for try in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
     PORTS=("$(free_port)" "$(free_port)" "$(free_port)")
     PROXY_PORT=$(free_port)
     STATS_PORT=$(free_port)
@@ -117,7 +117,7 @@ RETRY_MS=$(sed -n 's/^ *server_retry_timeout: *//p' "$TMP/nutcracker.yml")
 nutcracker -c "$TMP/nutcracker.yml" -s "$STATS_PORT" -a 127.0.0.1 -i 100 \
     -p "$TMP/nutcracker.pid" -o "$TMP/nutcracker.log" &
 NC_PID=$!
-for t in $(seq "$READY_WAIT"); do
+for _ in $(seq "$READY_WAIT"); do
     [ "$(redis-cli -p "$PROXY_PORT" ping 2>/dev/null)" = PONG ] && break
     sleep 0.1
 done
@@ -165,7 +165,7 @@ expect "the shards hold $NKEYS keys between them" "$NKEYS" "$sum"
 
 "$TMP/twemproxy_check" check "$SPEC" "$NKEYS" >"$TMP/check1.out" 2>&1
 rc=$?
-cat "$TMP/check1.out" | sed 's/^/# /'
+sed 's/^/# /' "$TMP/check1.out"
 if [ "$rc" -eq 0 ]; then
     ok "liboffheap's ketama places all $NKEYS keys where nutcracker put them"
 else
