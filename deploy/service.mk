@@ -4,7 +4,7 @@
 #   make service-install   unit, sysusers.d and tmpfiles.d snippets, the
 #                          config file (an existing one is never replaced:
 #                          the new one goes next to it as offheapd.conf.dist)
-#   make service-verify    systemd-analyze verify on the unit
+#   make service-verify    systemd-analyze verify on the units
 #
 # Where things go. The unit and the snippets follow PREFIX: systemd searches
 # /usr/local/lib/systemd/system, /usr/local/lib/sysusers.d and
@@ -73,11 +73,14 @@ service-verify: $(BUILD)/offheapd
 	@mkdir -p $(BUILD)/deploy/verify
 	$(Q)sed -e 's|/usr/local/bin/offheapd|$(abspath $(BUILD)/offheapd)|' \
 	    deploy/offheapd.service > $(BUILD)/deploy/verify/offheapd.service
+	$(Q)sed -e 's|/usr/local/bin/offheapd|$(abspath $(BUILD)/offheapd)|' \
+	    deploy/offheapd@.service > '$(BUILD)/deploy/verify/offheapd@6388.service'
 	$(Q)out=$$(systemd-analyze verify --man=no \
-	    $(BUILD)/deploy/verify/offheapd.service 2>&1); rc=$$?; \
+	    $(BUILD)/deploy/verify/offheapd.service \
+	    '$(BUILD)/deploy/verify/offheapd@6388.service' 2>&1); rc=$$?; \
 	if [ $$rc -ne 0 ] || [ -n "$$out" ]; then \
-	    echo "$$out"; echo "systemd-analyze verify: offheapd.service has problems"; exit 1; \
-	fi; echo "systemd-analyze verify: offheapd.service ok"
+	    echo "$$out"; echo "systemd-analyze verify: offheapd.service or offheapd@.service has problems"; exit 1; \
+	fi; echo "systemd-analyze verify: offheapd.service and offheapd@.service (as offheapd@6388) ok"
 
 # The unit under a real systemd: a Debian 12 container booted with
 # systemd-nspawn (root; debootstraps build/nspawn-root the first time).
