@@ -63,8 +63,13 @@ done
 [ -f "$LIBOFFHEAP" ] ||
     give_up "liboffheap.a next to the server" \
         "$LIBOFFHEAP not found: make test builds it (client-check); or make $LIBOFFHEAP"
-# shellcheck disable=SC2046
-if ! cc -std=c11 -O1 -I"$ROOT/client" -o "$TMP/twemproxy_check" \
+# a sanitizer build's liboffheap.a (make asan) needs the sanitizers' runtime
+SAN=
+if ldd "$OFFHEAPD" 2>/dev/null | grep -q libasan; then
+    SAN="-fsanitize=address,undefined"
+fi
+# shellcheck disable=SC2046,SC2086
+if ! cc -std=c11 -O1 $SAN -I"$ROOT/client" -o "$TMP/twemproxy_check" \
     "$ROOT/tests/integration/twemproxy_check.c" "$LIBOFFHEAP" \
     $(pkg-config --libs hiredis libevent) -lm 2>"$TMP/cc.log"; then
     give_up "twemproxy_check.c compiles against liboffheap.a" "$(cat "$TMP/cc.log")"
