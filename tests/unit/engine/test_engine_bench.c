@@ -26,22 +26,12 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "tests/support/engine_cfg.h"
 #include "engine/expire.h"
 #include "engine/gen.h"
 #include "engine/index.h"
 
 #define T0 ((oh_time)1700000000000) /* ms */
-
-/* clang-format off */
-#define DEF_OPT_UINT(f, n, s)  (f) = (n)
-#define DEF_OPT_BYTES(f, n, s) (f) = (n)
-#define DEF_OPT_BOOL(f, n, s)  (f) = (n)
-#define DEF_OPT_OCTAL(f, n, s) (f) = (n)
-#define DEF_OPT_STR(f, n, s)   (f) = (char *)(s)
-#define DEF_OPT_ENUM(f, n, s)  (f) = (char *)(s)
-#define DEF_OPT_LIST(f, n, s)  (f) = (char *)(s)
-#define DEF_OPT_OBUF(f, n, s)  (f) = (char *)(s)
-/* clang-format on */
 
 static double
 now_us(void)
@@ -119,11 +109,7 @@ test_engine_bench_m1_m2_m5(void **state)
 {
     (void)state;
     struct oh_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
-#define X(name, type, num, str, min, max, flags, choices, desc)                \
-    DEF_##type(cfg.name, num, str);
-    OH_OPTIONS(X)
-#undef X
+    engine_cfg_defaults(&cfg);
     const char *env = getenv("OH_BENCH_ITEMS");
     int n = env != NULL ? atoi(env) : 1000000;
     uint64_t rss0 = rss_bytes();
@@ -203,11 +189,7 @@ test_engine_bench_m1_m2_m5(void **state)
 static void
 cfg_default(struct oh_config *cfg)
 {
-    memset(cfg, 0, sizeof(*cfg));
-#define X(name, type, num, str, min, max, flags, choices, desc)                \
-    DEF_##type(cfg->name, num, str);
-    OH_OPTIONS(X)
-#undef X
+    engine_cfg_defaults(cfg);
 }
 
 /* One server tick (ev.c): up to 20 steps of 50 us while work remains. */

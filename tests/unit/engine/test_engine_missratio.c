@@ -18,20 +18,10 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "tests/support/engine_cfg.h"
 
 #define T0    ((oh_time)1700000000000) /* ms */
 #define NKEYS 200000
-
-/* clang-format off */
-#define DEF_OPT_UINT(f, n, s)  (f) = (n)
-#define DEF_OPT_BYTES(f, n, s) (f) = (n)
-#define DEF_OPT_BOOL(f, n, s)  (f) = (n)
-#define DEF_OPT_OCTAL(f, n, s) (f) = (n)
-#define DEF_OPT_STR(f, n, s)   (f) = (char *)(s)
-#define DEF_OPT_ENUM(f, n, s)  (f) = (char *)(s)
-#define DEF_OPT_LIST(f, n, s)  (f) = (char *)(s)
-#define DEF_OPT_OBUF(f, n, s)  (f) = (char *)(s)
-/* clang-format on */
 
 static uint64_t rng = 42;
 
@@ -235,11 +225,7 @@ test_engine_missratio_zipf(void **state)
 {
     (void)state;
     struct oh_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
-#define X(name, type, num, str, min, max, flags, choices, desc)                \
-    DEF_##type(cfg.name, num, str);
-    OH_OPTIONS(X)
-#undef X
+    engine_cfg_defaults(&cfg);
     cfg.maxmemory = 8 * 1024 * 1024;
     cfg.maxmemory_policy = (char *)"allkeys-lru";
     const char *yp = getenv("OH_MISS_YOUNG_PCT");

@@ -14,19 +14,9 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "tests/support/engine_cfg.h"
 
 #define T0 ((oh_time)1700000000000) /* ms */
-
-/* clang-format off */
-#define DEF_OPT_UINT(f, n, s)  (f) = (n)
-#define DEF_OPT_BYTES(f, n, s) (f) = (n)
-#define DEF_OPT_BOOL(f, n, s)  (f) = (n)
-#define DEF_OPT_OCTAL(f, n, s) (f) = (n)
-#define DEF_OPT_STR(f, n, s)   (f) = (char *)(s)
-#define DEF_OPT_ENUM(f, n, s)  (f) = (char *)(s)
-#define DEF_OPT_LIST(f, n, s)  (f) = (char *)(s)
-#define DEF_OPT_OBUF(f, n, s)  (f) = (char *)(s)
-/* clang-format on */
 
 typedef enum { MODE_NOLIMIT, MODE_EVICT, MODE_NOEVICT } model_mode;
 
@@ -396,11 +386,7 @@ static void
 run_model(model_mode mode, uint64_t maxmemory, uint32_t nkeys, uint64_t seed)
 {
     struct oh_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
-#define X(name, type, num, str, min, max, flags, choices, desc)                \
-    DEF_##type(cfg.name, num, str);
-    OH_OPTIONS(X)
-#undef X
+    engine_cfg_defaults(&cfg);
     cfg.maxmemory = maxmemory;
     cfg.maxmemory_policy =
         (char *)(mode == MODE_NOEVICT ? "noeviction" : "allkeys-lru");

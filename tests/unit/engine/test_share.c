@@ -17,20 +17,10 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "tests/support/engine_cfg.h"
 #include "proto/shm.h"
 
 #define T0 ((oh_time)1700000000000) /* ms */
-
-/* clang-format off */
-#define DEF_OPT_UINT(f, n, s)  (f) = (n)
-#define DEF_OPT_BYTES(f, n, s) (f) = (n)
-#define DEF_OPT_BOOL(f, n, s)  (f) = (n)
-#define DEF_OPT_OCTAL(f, n, s) (f) = (n)
-#define DEF_OPT_STR(f, n, s)   (f) = (char *)(s)
-#define DEF_OPT_ENUM(f, n, s)  (f) = (char *)(s)
-#define DEF_OPT_LIST(f, n, s)  (f) = (char *)(s)
-#define DEF_OPT_OBUF(f, n, s)  (f) = (char *)(s)
-/* clang-format on */
 
 static struct oh_config cfg;
 static struct shm_map map;
@@ -40,11 +30,7 @@ static uint64_t bytes;
 static void
 cfg_fill(uint64_t maxmemory)
 {
-    memset(&cfg, 0, sizeof(cfg));
-#define X(name, type, num, str, min, max, flags, choices, desc)                \
-    DEF_##type(cfg.name, num, str);
-    OH_OPTIONS(X)
-#undef X
+    engine_cfg_defaults(&cfg);
     cfg.maxmemory = maxmemory;
     cfg.local_reads = 1;
 }
