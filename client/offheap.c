@@ -1257,6 +1257,19 @@ offheap_set_local_reads(offheap_t *c, int mode)
     }
 }
 
+/* Maps offheap_local_read()'s result to the public one, dropping a stale
+ * mapping with its connection (the next call maps the new server). */
+static int
+local_result(offheap_t *c, struct offheap_server *s, int rc)
+{
+    if (rc == OFFHEAP_LOCAL_STALE) {
+        offheap_server_drop(s, &c->pool, false);
+    }
+    return rc == OFFHEAP_LOCAL_STALE || rc == OFFHEAP_LOCAL_SOCKET
+               ? OFFHEAP_ERR_NOLOCAL
+               : rc;
+}
+
 /* Reads the prefixed key from server s's mapping. */
 static int
 local_read(offheap_t *c, struct offheap_server *s, const char *key, size_t klen,
@@ -1264,6 +1277,10 @@ local_read(offheap_t *c, struct offheap_server *s, const char *key, size_t klen,
 {
     char stack[OFFHEAP_KEYBUF_LEN];
     size_t plen = c->pool.plen, n = plen + klen;
+    if (plen == 0) { /* the key as it is: no copy on the hot path */
+        int rc = offheap_local_read(s, key, klen, copy, arg);
+        return local_result(c, s, rc);
+    }
     char *k = n <= sizeof(stack) ? stack : malloc(n);
     if (k == NULL) {
         return offheap_fail(&c->err, OFFHEAP_ERR_NOMEM, "out of memory");
@@ -1276,12 +1293,7 @@ local_read(offheap_t *c, struct offheap_server *s, const char *key, size_t klen,
     if (k != stack) {
         free(k);
     }
-    if (rc == OFFHEAP_LOCAL_STALE) {
-        offheap_server_drop(s, &c->pool, false); /* reconnect, map anew */
-    }
-    return rc == OFFHEAP_LOCAL_STALE || rc == OFFHEAP_LOCAL_SOCKET
-               ? OFFHEAP_ERR_NOLOCAL
-               : rc;
+    return local_result(c, s, rc);
 }
 
 int

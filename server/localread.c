@@ -240,6 +240,9 @@ localread_cron(oh_time now)
 {
     (void)now;
     engine_share_ready(!snapshot_loading());
+    if (localread_stats.clients == 0) {
+        return; /* no walk over every connection for nothing */
+    }
     for (struct conn *c = conn_first(); c != NULL; c = c->next) {
         if (c->lr != NULL) {
             drain(c->lr);
